@@ -20,6 +20,8 @@ __all__ = [
     "check_class_names",
     "check_choice",
     "check_dims",
+    "check_unique",
+    "check_int",
 ]
 
 
@@ -241,3 +243,37 @@ def check_dims(da: Any, dims: tuple[str, ...], name: str) -> None:
             f"{name} has dims {got}; classdep expects {dims}. "
             f"Rename with {name}.rename({{old: new}}) or transpose it."
         )
+
+
+def check_unique(values: Sequence, name: str) -> np.ndarray:
+    """``values`` as a 1-D array with no repeated entries.
+
+    Examples
+    --------
+    >>> check_unique(["a", "b"], "classes").tolist()
+    ['a', 'b']
+    """
+    arr = np.asarray(values)
+    if arr.ndim != 1:
+        raise ValueError(f"{name} must be a 1-D sequence; got shape {arr.shape}.")
+    uniq, counts = np.unique(arr.astype(str), return_counts=True)
+    if (counts > 1).any():
+        raise ValueError(
+            f"{name} has repeated entries ({uniq[counts > 1].tolist()}); each must appear once."
+        )
+    return arr
+
+
+def check_int(value: Any, name: str, minimum: int | None = None) -> int:
+    """``value`` as a Python ``int``, at least ``minimum`` when given.
+
+    Examples
+    --------
+    >>> check_int(5, "nfolds", minimum=2)
+    5
+    """
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{name} must be an integer; got {value!r} of type {type(value).__name__}.")
+    if minimum is not None and value < minimum:
+        raise ValueError(f"{name}={value} is too small; it must be an integer >= {minimum}.")
+    return int(value)

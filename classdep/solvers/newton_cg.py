@@ -1,0 +1,154 @@
+"""Truncated Newton: preconditioned conjugate gradients on Hessian-vector products.
+
+Nothing of size ``(dK)^2`` is formed: each CG iteration is one Hessian-vector product,
+two matrix products of size ``n·d·MK`` for the whole batch.
+
+Preconditioner.  The Hessian in ``W`` is ``sum_i omega_i x_i x_i^T ⊗ A_i`` with ``A_i``
+the softmax curvature of sample ``i``, plus ``I ⊗ diag(lambda)``.  Replacing each
+``A_i`` by the weighted average ``B`` gives the Kronecker approximation
+``C ⊗ B + I ⊗ diag(lambda)`` with ``C = X^T diag(omega) X`` (centred features).  The
+eigendecomposition ``C = U diag(s) U^T`` is computed once per problem (the ridge
+penalty is rotation invariant, so it commutes with ``U``); per Newton iteration only the
+``K × K`` matrix ``B`` changes.  The approximation keeps the exact dependence on
+``lambda``, so it does not degrade as ``lambda`` shrinks the way a fixed diagonal
+(Jacobi) preconditioner does, and it captures the feature correlations that make
+unpreconditioned CG slow on real embeddings.  Intercepts get the block ``B`` itself:
+centring makes their coupling with ``W`` vanish in the approximation.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..backend import eigh, to_numpy
+from .driver import State
+from .objective import _GAUGE_WEIGHT, Problem, curvature, hessp
+
+__all__ = ["NewtonCG"]
+
+# Above this many flops per preconditioner set-up (d K^3 per member), class-specific
+# penalties are approximated by their geometric mean inside the preconditioner.
+_MAX_BLOCK_FLOPS = 2e9
+
+
+class NewtonCG:
+    """Inner solver: a truncated Newton direction from preconditioned CG.
+
+    Parameters
+    ----------
+    prob : Problem
+        Fixes ``X`` and the sample weights; the eigendecomposition of the weighted
+        feature covariance is computed here once and reused along the whole path.
+    maxcg : int
+        Cap on CG iterations per Newton step.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from classdep.solvers.path import fit_path
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(60, 3)); y = rng.integers(0, 3, 60)
+    >>> fit = fit_path(X, y, 3, lambdas=[0.1], solver="newton-cg")
+    >>> bool(fit.converged.all())
+    True
+    """
+
+    name = "newton-cg"
+
+    def __init__(self, prob: Problem, maxcg: int = 250):
+        xp = prob.xp
+        wbar = xp.mean(prob.omega, axis=1)
+        C = prob.X.T @ (prob.X * wbar[:, None])
+        self.s, self.U = eigh(xp, C)
+        self.s = xp.maximum(self.s, 0.0)
+        self.maxcg = maxcg
+
+    # -- preconditioner -------------------------------------------------------------
+    def _setup(self, prob: Problem, state: State):
+        xp = prob.xp
+        B = curvature(prob, state.ev.P)  # (M, K, K)
+        K, M, d = prob.K, prob.M, prob.d
+        eye = xp.eye(K, dtype=B.dtype)
+        lam = prob.lam
+        lam_np = to_numpy(lam)
+        uniform = np.allclose(lam_np, lam_np[:, :1], rtol=1e-12, atol=0.0)
+        if uniform or d * K**3 * M > _MAX_BLOCK_FLOPS:
+            t, Q = eigh(xp, B)
+            t = xp.maximum(t, 0.0)
+            lam_bar = xp.exp(xp.mean(xp.log(lam), axis=1))  # (M,)
+            denom = self.s[:, None, None] * t[None, :, :] + lam_bar[None, :, None]  # (d, M, K)
+            blocks = ("eig", Q, denom)
+        else:
+            # (s_a B_m + diag(lam_m))^{-1} for every eigenvalue a and member m.
+            A = self.s[:, None, None, None] * B[None, ...] + lam[None, :, :, None] * eye
+            blocks = ("inv", xp.linalg.inv(A))
+        Bb = B
+        u = prob.gauge
+        if u is not None:
+            Bb = Bb + _GAUGE_WEIGHT * u[:, None] * u[None, :]
+        # A tiny ridge keeps a class that no member predicts (p ≈ 0) from a zero pivot.
+        tr = xp.sum(xp.linalg.diagonal(Bb), axis=1) / K
+        Bb = Bb + (1e-10 * tr + xp.finfo(B.dtype).tiny)[:, None, None] * eye
+        return blocks, xp.linalg.inv(Bb)
+
+    def _apply(self, xp, pre, RW, Rb):
+        blocks, Binv = pre
+        R = xp.reshape(self.U.T @ xp.reshape(RW, (RW.shape[0], -1)), RW.shape)  # rotated
+        if blocks[0] == "eig":
+            _, Q, denom = blocks
+            Rq = xp.permute_dims(xp.permute_dims(R, (1, 0, 2)) @ Q, (1, 0, 2))  # (d, M, K)
+            Rq = Rq / denom
+            R = xp.permute_dims(xp.permute_dims(Rq, (1, 0, 2)) @ xp.permute_dims(Q, (0, 2, 1)),
+                                (1, 0, 2))
+        else:
+            R = (blocks[1] @ R[..., None])[..., 0]
+        ZW = xp.reshape(self.U @ xp.reshape(R, (R.shape[0], -1)), RW.shape)
+        Zb = (Binv @ Rb[..., None])[..., 0]
+        return ZW, Zb
+
+    # -- the CG loop ------------------------------------------------------------------
+    def __call__(self, prob: Problem, state: State):
+        xp = prob.xp
+        dt = prob.X.dtype
+        pre = self._setup(prob, state)
+        act = xp.asarray(state.active.astype(np.float64), dtype=dt)
+        rW = -state.ev.gW * act[None, :, None]
+        rb = -state.ev.gb * act[:, None]
+        gnorm = to_numpy(xp.sqrt(xp.sum(rW * rW, axis=(0, 2)) + xp.sum(rb * rb, axis=1)))
+        # Forcing term (Eisenstat-Walker flavour): loose far from the optimum, tight near
+        # it, so that the last Newton step keeps quadratic convergence.
+        prev_gap = np.where(np.isfinite(state.gap), state.gap, 1.0)
+        eta = np.clip(np.sqrt(np.maximum(prev_gap, 0.0)), 1e-8, 0.1)
+        target = eta * gnorm
+        SW = xp.zeros_like(rW)
+        Sb = xp.zeros_like(rb)
+        zW, zb = self._apply(xp, pre, rW, rb)
+        pW, pb = zW, zb
+        rz = xp.sum(rW * zW, axis=(0, 2)) + xp.sum(rb * zb, axis=1)
+        running = state.active & (gnorm > 0)
+        it = 0
+        while running.any() and it < self.maxcg:
+            it += 1
+            HW, Hb = hessp(prob, state.ev.P, pW, pb)
+            state.work.products += 2
+            pHp = xp.sum(pW * HW, axis=(0, 2)) + xp.sum(pb * Hb, axis=1)
+            run = xp.asarray(running.astype(np.float64), dtype=dt)
+            safe = xp.where(pHp > 0, pHp, xp.ones_like(pHp))
+            alpha = xp.where(pHp > 0, rz / safe, xp.zeros_like(pHp)) * run
+            SW = SW + alpha[None, :, None] * pW
+            Sb = Sb + alpha[:, None] * pb
+            rW = rW - alpha[None, :, None] * HW
+            rb = rb - alpha[:, None] * Hb
+            rnorm = to_numpy(xp.sqrt(xp.sum(rW * rW, axis=(0, 2)) + xp.sum(rb * rb, axis=1)))
+            running &= (rnorm > target) & (to_numpy(pHp) > 0)
+            if not running.any():
+                break
+            zW, zb = self._apply(xp, pre, rW, rb)
+            rz_new = xp.sum(rW * zW, axis=(0, 2)) + xp.sum(rb * zb, axis=1)
+            beta = xp.where(rz != 0, rz_new / xp.where(rz != 0, rz, xp.ones_like(rz)),
+                            xp.zeros_like(rz))
+            pW = zW + beta[None, :, None] * pW
+            pb = zb + beta[:, None] * pb
+            rz = rz_new
+        state.work.cg_iterations += it
+        return SW, Sb

@@ -1,0 +1,302 @@
+"""The penalized objective: losses, penalties, gradients and curvature, batched.
+
+One :class:`Problem` holds a feature matrix and a *batch* of ``M`` members that share
+it: each member has its own sample weights (a cross-validation fold is a member whose
+held-out samples weigh zero) and its own per-class penalties.  Coefficients are laid
+out as ``W`` with shape ``(d, M, K)`` so that ``X @ W.reshape(d, M*K)`` is one matrix
+product for the whole batch, and intercepts as ``b`` with shape ``(M, K)``.
+
+For member ``m`` the objective is::
+
+    f_m(W, b) = sum_i omega[i, m] * loss(z'_i, y_i) + sum_k lam[m, k] / 2 * ||W[:, m, k]||^2
+    z'_ik     = scale_i * delta_k * (x_i W[:, m, k] + b[m, k]) + iota_k
+
+with ``omega[:, m]`` the member's sample weights normalized to sum to one (so the loss
+is the weighted mean), ``delta``/``iota`` the multiplicative/additive logit adjustments
+(CDT, VS, LA) and ``scale`` the per-sample logit scale (LDT).  ``loss`` is the softmax
+cross-entropy (``family="multinomial"``) or a sum of ``K`` binomial losses
+(``family="ova"``).  Every function is written against the array API standard so
+that NumPy, CuPy and array-api-strict run the same code.
+
+The features are centred once (``X - mean``): the intercept is unpenalized, so this is
+an exact reparameterization (``b_centred = b + mean @ W``), and it makes the
+intercept nearly decoupled from ``W`` in the Hessian, which the preconditioner uses.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = ["Problem", "Evaluation", "evaluate", "hessp", "curvature", "hessian_blocks"]
+
+# Weight of the term that pins the softmax gauge (see `Problem.gauge`).  Any positive
+# value gives the same minimizer; one matches the scale of the softmax curvature.
+_GAUGE_WEIGHT = 1.0
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Immutable description of a batch of penalized logistic regressions.
+
+    Attributes
+    ----------
+    X : array (n, d)
+        Centred features.
+    Y : array (n, K)
+        One-hot labels.
+    omega : array (n, M)
+        Sample weights of each member; every column sums to one.
+    lam : array (M, K)
+        Per-member, per-class ridge penalties.
+    family : {"multinomial", "ova"}
+    delta, iota : array (K,) or None
+        Multiplicative and additive logit adjustments.
+    scale : array (n,) or None
+        Per-sample logit scale (LDT).
+    xp : module
+        Array namespace of all arrays above.
+    """
+
+    X: Any
+    Y: Any
+    omega: Any
+    lam: Any
+    family: str
+    xp: Any
+    delta: Any = None
+    iota: Any = None
+    scale: Any = None
+
+    @property
+    def n(self) -> int:
+        return self.X.shape[0]
+
+    @property
+    def d(self) -> int:
+        return self.X.shape[1]
+
+    @property
+    def K(self) -> int:
+        return self.Y.shape[1]
+
+    @property
+    def M(self) -> int:
+        return self.omega.shape[1]
+
+    @property
+    def gauge(self):
+        """Unit direction ``u`` (K,) along which the softmax loss is flat in ``b``, or None.
+
+        Adding ``c * u`` to every member's intercepts changes no multinomial loss
+        (``u`` is proportional to ``1/delta``).  The objective adds
+        ``_GAUGE_WEIGHT/2 * (u @ b)^2``, which is zero at the minimizer reached and makes
+        the Hessian non-singular; OvA has no such direction.
+        """
+        if self.family != "multinomial":
+            return None
+        xp = self.xp
+        u = xp.ones(self.K, dtype=self.X.dtype) if self.delta is None else 1.0 / self.delta
+        return u / xp.sqrt(xp.sum(u * u))
+
+    def with_lambda(self, lam) -> Problem:
+        """The same problem with penalties ``lam`` (M, K)."""
+        return dataclasses.replace(self, lam=lam)
+
+    def matmul_x(self, V):
+        """``X @ V`` for ``V`` of shape (d, M, K) → (n, M, K): one matrix product."""
+        xp = self.xp
+        d, M, K = V.shape
+        return xp.reshape(self.X @ xp.reshape(V, (d, M * K)), (self.n, M, K))
+
+    def matmul_xt(self, R):
+        """``X.T @ R`` for ``R`` of shape (n, M, K) → (d, M, K): one matrix product."""
+        xp = self.xp
+        n, M, K = R.shape
+        return xp.reshape(self.X.T @ xp.reshape(R, (n, M * K)), (self.d, M, K))
+
+    def link_scale(self):
+        """Factor (n or 1, 1, K or 1) turning d/dz' into d/dz; None when it is one."""
+        xp = self.xp
+        f = None
+        if self.delta is not None:
+            f = xp.reshape(self.delta, (1, 1, self.K))
+        if self.scale is not None:
+            s = xp.reshape(self.scale, (self.n, 1, 1))
+            f = s if f is None else f * s
+        return f
+
+    def adjust(self, Z):
+        """Raw logits (n, M, K) → adjusted logits z' that enter the loss."""
+        f = self.link_scale()
+        if f is not None:
+            Z = Z * f
+        if self.iota is not None:
+            Z = Z + self.xp.reshape(self.iota, (1, 1, self.K))
+        return Z
+
+
+@dataclass
+class Evaluation:
+    """Objective, probabilities and gradient at one point, for every member."""
+
+    f: Any  # (M,) objective
+    loss: Any  # (M,) weighted mean loss without penalty
+    P: Any  # (n, M, K) softmax or sigmoid probabilities of the adjusted logits
+    gW: Any = None  # (d, M, K)
+    gb: Any = None  # (M, K)
+
+
+def _loss_and_prob(prob: Problem, Zadj):
+    """Per-sample loss (n, M) and probabilities (n, M, K); log-sum-exp throughout."""
+    xp = prob.xp
+    Y = prob.Y[:, None, :]
+    if prob.family == "multinomial":
+        zmax = xp.max(Zadj, axis=2, keepdims=True)
+        E = xp.exp(Zadj - zmax)
+        S = xp.sum(E, axis=2, keepdims=True)
+        P = E / S
+        lse = xp.log(S) + zmax
+        loss = xp.sum((lse - Zadj) * Y, axis=2)
+        return loss, P
+    # Binomial pieces: log(1 + e^z) - y z, with softplus written so it never overflows.
+    softplus = xp.maximum(Zadj, 0.0) + xp.log1p(xp.exp(-xp.abs(Zadj)))
+    loss = xp.sum(softplus - Y * Zadj, axis=2)
+    P = 1.0 / (1.0 + xp.exp(-Zadj))
+    return loss, P
+
+
+def penalty(prob: Problem, W, b):
+    """``sum_k lam_k/2 ||W_k||^2`` plus the gauge term, per member (M,)."""
+    xp = prob.xp
+    val = 0.5 * xp.sum(prob.lam * xp.sum(W * W, axis=0), axis=1)
+    u = prob.gauge
+    if u is not None:
+        val = val + 0.5 * _GAUGE_WEIGHT * (b @ u) ** 2
+    return val
+
+
+def evaluate(prob: Problem, Z, W, b, grad: bool = True) -> Evaluation:
+    """Objective (and gradient) at raw logits ``Z = X W + b`` (n, M, K).
+
+    The caller passes ``Z`` so that a line search can move along ``Z + t * (X S)``
+    without another matrix product.
+    """
+    xp = prob.xp
+    loss_i, P = _loss_and_prob(prob, prob.adjust(Z))
+    loss = xp.sum(prob.omega * loss_i, axis=0)
+    f = loss + penalty(prob, W, b)
+    ev = Evaluation(f=f, loss=loss, P=P)
+    if grad:
+        R = (P - prob.Y[:, None, :]) * prob.omega[:, :, None]
+        ls = prob.link_scale()
+        if ls is not None:
+            R = R * ls
+        ev.gW = prob.matmul_xt(R) + prob.lam[None, :, :] * W
+        ev.gb = xp.sum(R, axis=0)
+        u = prob.gauge
+        if u is not None:
+            ev.gb = ev.gb + _GAUGE_WEIGHT * (b @ u)[:, None] * u[None, :]
+    return ev
+
+
+def _apply_softmax_hessian(prob: Problem, P, dZ):
+    """Per-sample Hessian of the loss w.r.t. adjusted logits, applied to dZ (n, M, K)."""
+    xp = prob.xp
+    if prob.family == "multinomial":
+        PdZ = P * dZ
+        return PdZ - P * xp.sum(PdZ, axis=2, keepdims=True)
+    return P * (1.0 - P) * dZ
+
+
+def hessp(prob: Problem, P, V, vb):
+    """Hessian-vector product at probabilities ``P`` for direction (V (d,M,K), vb (M,K)).
+
+    Costs two matrix products of size n·d·MK, for the whole batch.
+    """
+    xp = prob.xp
+    dZ = prob.matmul_x(V) + vb[None, :, :]
+    ls = prob.link_scale()
+    if ls is not None:
+        dZ = dZ * ls
+    R = _apply_softmax_hessian(prob, P, dZ) * prob.omega[:, :, None]
+    if ls is not None:
+        R = R * ls
+    HV = prob.matmul_xt(R) + prob.lam[None, :, :] * V
+    Hb = xp.sum(R, axis=0)
+    u = prob.gauge
+    if u is not None:
+        Hb = Hb + _GAUGE_WEIGHT * (vb @ u)[:, None] * u[None, :]
+    return HV, Hb
+
+
+def _curvature_weights(prob: Problem, P):
+    """Weighted per-sample curvature pieces: (diagonal (n,M,K), rank-one factor or None)."""
+    xp = prob.xp
+    c = prob.omega[:, :, None]
+    ls = prob.link_scale()
+    if ls is not None:
+        c = c * ls * ls
+    if prob.family == "multinomial":
+        # diag(p) - p p^T, weighted: diagonal c*p, minus q q^T with q = sqrt(c) * p.
+        return c * P, xp.sqrt(c) * P
+    return c * P * (1.0 - P), None
+
+
+def curvature(prob: Problem, P):
+    """Sample-averaged Hessian w.r.t. raw logits, per member: (M, K, K).
+
+    ``B_m = sum_i omega_im D (diag p_i - p_i p_i^T) D`` (diagonal for OvA).  It is the
+    class factor of the Kronecker approximation ``H ≈ cov(X) ⊗ B`` used to precondition.
+    """
+    xp = prob.xp
+    diag, q = _curvature_weights(prob, P)
+    dsum = xp.sum(diag, axis=0)  # (M, K)
+    B = dsum[:, :, None] * xp.eye(prob.K, dtype=P.dtype)[None, :, :]
+    if q is not None:
+        Qm = xp.permute_dims(q, (1, 2, 0))  # (M, K, n)
+        B = B - Qm @ xp.permute_dims(Qm, (0, 2, 1))
+    return B
+
+
+def hessian_blocks(prob: Problem, P):
+    """The exact Hessian in (W, b) for every member.
+
+    Returns ``(H, block_diagonal)``.  For the multinomial family ``H`` has shape
+    (M, (d+1)K, (d+1)K), rows ordered (feature-or-intercept, class).  For OvA the
+    classes decouple and ``H`` has shape (M, K, d+1, d+1), one block per class.
+    Cost: n(d+1)^2 K^2 per member (multinomial), n(d+1)^2 K (OvA).
+    """
+    xp = prob.xp
+    n, d, K, M = prob.n, prob.d, prob.K, prob.M
+    dt = prob.X.dtype
+    Xt = xp.concat([prob.X, xp.ones((n, 1), dtype=dt)], axis=1)  # (n, d+1)
+    diag, q = _curvature_weights(prob, P)
+    D1 = d + 1
+    eyeD = xp.eye(D1, dtype=dt)
+    if q is None:
+        H = xp.zeros((M, K, D1, D1), dtype=dt)
+        for m in range(M):
+            for k in range(K):
+                H[m, k, ...] = Xt.T @ (Xt * diag[:, m, k][:, None])
+                H[m, k, :d, :d] = H[m, k, :d, :d] + prob.lam[m, k] * eyeD[:d, :d]
+        return H, True
+    H = xp.zeros((M, D1 * K, D1 * K), dtype=dt)
+    u = prob.gauge
+    for m in range(M):
+        # Block-diagonal part: X~^T diag(c p_k) X~ for each class, placed at (a k, b k).
+        Hm = xp.zeros((D1, K, D1, K), dtype=dt)
+        for k in range(K):
+            Hm[:, k, :, k] = Xt.T @ (Xt * diag[:, m, k][:, None])
+        Hm = xp.reshape(Hm, (D1 * K, D1 * K))
+        F = xp.reshape(Xt[:, :, None] * q[:, m, None, :], (n, D1 * K))
+        Hm = Hm - F.T @ F
+        pen = xp.concat([xp.reshape(prob.lam[m, :][None, :] * xp.ones((d, 1), dtype=dt), (d * K,)),
+                         xp.zeros(K, dtype=dt)])
+        Hm = Hm + pen[:, None] * xp.eye(D1 * K, dtype=dt)
+        gauge = xp.zeros((D1 * K,), dtype=dt)
+        gauge = xp.concat([gauge[: d * K], u])
+        Hm = Hm + _GAUGE_WEIGHT * gauge[:, None] * gauge[None, :]
+        H[m, ...] = Hm
+    return H, False
