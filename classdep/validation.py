@@ -130,7 +130,8 @@ def check_labels(y: Any, n: int | None = None, name: str = "y") -> tuple[np.ndar
     classes, codes = np.unique(arr, return_inverse=True)
     if classes.size < 2:
         raise ValueError(
-            f"{name} has a single class ({classes[0]!r}); a classifier needs at least two classes."
+            f"{name} has a single class ({classes[0].item()!r}); "
+            "a classifier needs at least two classes."
         )
     return codes.astype(np.int64), classes
 
@@ -192,7 +193,8 @@ def check_folds(codes: np.ndarray, classes: Sequence, nfolds: int) -> None:
     if small.size:
         c = small[0]
         raise ValueError(
-            f"class {classes[c]!r} has {counts[c]} samples, fewer than nfolds={nfolds}; "
+            f"class {np.asarray(classes)[c].item()!r} has {counts[c]} samples, "
+            f"fewer than nfolds={nfolds}; "
             f"lower nfolds to at most {counts.min()} or drop that class."
         )
 

@@ -31,11 +31,11 @@ def _missing_doc_tools() -> list[str]:
 
 def _fashion_mnist_missing() -> str | None:
     """Why the gallery cannot run here, or None when Fashion-MNIST can be read."""
-    from classdep.datasets import fashion_mnist
+    from classdep.datasets import fashion_mnist_dir
 
     try:
-        fashion_mnist(split="test")
-    except (OSError, ValueError) as exc:  # absent or unreadable IDX files
+        fashion_mnist_dir()
+    except FileNotFoundError as exc:
         return f"Fashion-MNIST is not available ({type(exc).__name__}: {exc})"
     return None
 

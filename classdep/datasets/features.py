@@ -169,7 +169,7 @@ def as_features(
             names = keys
         # position of each found label among the given classes; unknown labels raise
         try:
-            where = check_class_names(found, keys, name="y")
+            where = check_class_names(found.tolist(), keys.tolist(), name="y")
         except ValueError as exc:
             raise ValueError(
                 f"{exc} Add the missing labels to classes= or drop those samples."

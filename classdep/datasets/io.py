@@ -176,8 +176,11 @@ def _to_payload(ds: xr.Dataset) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
         data = np.asarray(var.values)
         if data.dtype == object or data.dtype.kind == "T":
             data = data.astype(str)
-        arrays[str(name)] = data
+        # np.savez takes its arrays as keyword arguments: keep clear of its own parameter names
+        key = f"var:{name}" if name in ("file", "allow_pickle", "args", "kwds") else str(name)
+        arrays[key] = data
         variables[str(name)] = {
+            "key": key,
             "dims": list(map(str, var.dims)),
             "dtype": data.dtype.str,
             "shape": list(data.shape),
@@ -193,7 +196,9 @@ def _to_payload(ds: xr.Dataset) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
     return arrays, meta
 
 
-def _from_payload(arrays: Mapping[str, Any], meta: Mapping[str, Any] | None, path: str) -> xr.Dataset:
+def _from_payload(
+    arrays: Mapping[str, Any], meta: Mapping[str, Any] | None, path: str
+) -> xr.Dataset:
     if meta is None:  # written elsewhere: X, y and maybe classes / feature_names
         for key in ("X", "y"):
             if key not in arrays:
@@ -205,8 +210,11 @@ def _from_payload(arrays: Mapping[str, Any], meta: Mapping[str, Any] | None, pat
         classes = arrays.get("classes", arrays.get("class"))
         if classes is not None:
             classes = list(np.asarray(classes).tolist())
-            if np.issubdtype(y.dtype, np.integer) and y.size and 0 <= y.min() and y.max() < len(
-                classes
+            if (
+                np.issubdtype(y.dtype, np.integer)
+                and y.size
+                and 0 <= y.min()
+                and y.max() < len(classes)
             ):
                 classes = dict(enumerate(classes))  # y holds codes into the class names
         names = arrays.get("feature_names", arrays.get("feature"))
@@ -219,7 +227,7 @@ def _from_payload(arrays: Mapping[str, Any], meta: Mapping[str, Any] | None, pat
         )
     data_vars, coords = {}, {}
     for name, info in meta["variables"].items():
-        data = np.asarray(arrays[name]).astype(np.dtype(info["dtype"]), copy=False)
+        data = np.asarray(arrays[info["key"]]).astype(np.dtype(info["dtype"]), copy=False)
         shape = [int(size) for size in info["shape"]]
         var = xr.Variable(tuple(info["dims"]), data.reshape(shape), attrs=info["attrs"])
         (coords if info["coord"] else data_vars)[name] = var
