@@ -21,6 +21,8 @@ __all__ = [
     "to_numpy",
     "default_dtype",
     "solve_pd",
+    "cho_factor",
+    "cho_solve",
     "eigh",
 ]
 
@@ -123,12 +125,56 @@ def to_numpy(x: Any) -> np.ndarray:
         return np.from_dlpack(x)
 
 
-def solve_pd(xp, a, b):
-    """Solve ``a @ x = b`` for a batch of symmetric positive definite ``a``.
+def cho_factor(xp, a):
+    """Cholesky factors of a batch of symmetric positive definite matrices (B, N, N).
 
-    Uses a Cholesky factorization where the library has one for batches (NumPy via
-    SciPy, CuPy); the array API standard has no triangular solve, so other namespaces
-    fall back to ``xp.linalg.solve``.
+    The array API standard has a Cholesky but no triangular solve, so each library
+    gets its own route: SciPy's LAPACK for NumPy, cuSOLVER for CuPy, and for any
+    other namespace the matrices themselves, solved later by ``xp.linalg.solve``.
+
+    Examples
+    --------
+    >>> import array_api_compat.numpy as xp
+    >>> f = cho_factor(xp, np.eye(2)[None] * 4.0)
+    >>> cho_solve(xp, f, np.ones((1, 2, 1)))[0, :, 0]
+    array([0.25, 0.25])
+    """
+    if is_numpy_namespace(xp):
+        import scipy.linalg
+
+        a = np.asarray(a)
+        return ("numpy", [scipy.linalg.cho_factor(a[i], lower=True, check_finite=False)
+                          for i in range(a.shape[0])])
+    if is_cupy_namespace(xp):
+        import cupy
+
+        return ("cupy", cupy.linalg.cholesky(a))
+    return ("generic", a)
+
+
+def cho_solve(xp, factor, b):
+    """Solve with the factors of :func:`cho_factor`; ``b`` has shape (B, N, R)."""
+    kind, f = factor
+    if kind == "numpy":
+        import scipy.linalg
+
+        b = np.asarray(b)
+        return np.stack([scipy.linalg.cho_solve(f[i], b[i], check_finite=False)
+                         for i in range(len(f))])
+    if kind == "cupy":
+        import cupy
+        from cupyx.scipy.linalg import solve_triangular
+
+        out = cupy.empty_like(b)
+        for i in range(f.shape[0]):
+            t = solve_triangular(f[i], b[i], lower=True)
+            out[i] = solve_triangular(f[i], t, lower=True, trans="T")
+        return out
+    return xp.linalg.solve(f, b)
+
+
+def solve_pd(xp, a, b):
+    """Solve ``a @ x = b`` for a batch of symmetric positive definite ``a`` (B, N, N).
 
     Examples
     --------
@@ -136,28 +182,7 @@ def solve_pd(xp, a, b):
     >>> solve_pd(xp, np.eye(2)[None] * 2.0, np.ones((1, 2, 1)))[0, :, 0]
     array([0.5, 0.5])
     """
-    if is_numpy_namespace(xp):
-        import scipy.linalg
-
-        a = np.asarray(a)
-        b = np.asarray(b)
-        out = np.empty_like(b)
-        for i in range(a.shape[0]):
-            c = scipy.linalg.cho_factor(a[i], lower=True, check_finite=False)
-            out[i] = scipy.linalg.cho_solve(c, b[i], check_finite=False)
-        return out
-    if is_cupy_namespace(xp):
-        import cupy
-
-        low = cupy.linalg.cholesky(a)
-        from cupyx.scipy.linalg import solve_triangular
-
-        out = cupy.empty_like(b)
-        for i in range(a.shape[0]):
-            t = solve_triangular(low[i], b[i], lower=True)
-            out[i] = solve_triangular(low[i], t, lower=True, trans="T")
-        return out
-    return xp.linalg.solve(a, b)
+    return cho_solve(xp, cho_factor(xp, a), b)
 
 
 def eigh(xp, a):

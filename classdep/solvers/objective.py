@@ -29,7 +29,11 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["Problem", "Evaluation", "evaluate", "hessp", "curvature", "hessian_blocks"]
+import numpy as np
+
+from ..backend import to_numpy
+
+__all__ = ["Problem", "Evaluation", "evaluate", "hessp", "curvature", "curvature_trace", "hessian_blocks"]
 
 # Weight of the term that pins the softmax gauge (see `Problem.gauge`).  Any positive
 # value gives the same minimizer; one matches the scale of the softmax curvature.
@@ -260,43 +264,87 @@ def curvature(prob: Problem, P):
     return B
 
 
-def hessian_blocks(prob: Problem, P):
-    """The exact Hessian in (W, b) for every member.
+def curvature_trace(prob: Problem, P):
+    """Per-sample trace of the weighted curvature, ``omega_im tr(A_i)``: (n, M)."""
+    xp = prob.xp
+    diag, q = _curvature_weights(prob, P)
+    c = xp.sum(diag, axis=2)
+    if q is not None:
+        c = c - xp.sum(q * q, axis=2)
+    return xp.maximum(c, 0.0)
 
-    Returns ``(H, block_diagonal)``.  For the multinomial family ``H`` has shape
+
+def hessian_blocks(prob: Problem, P, *, work_dtype=None, max_rows: int | None = None, seed: int = 0):
+    """The Hessian in (W, b) for every member.
+
+    Returns ``(H, per_class)``.  For the multinomial family ``H`` has shape
     (M, (d+1)K, (d+1)K), rows ordered (feature-or-intercept, class).  For OvA the
     classes decouple and ``H`` has shape (M, K, d+1, d+1), one block per class.
-    Cost: n(d+1)^2 K^2 per member (multinomial), n(d+1)^2 K (OvA).
+
+    Cost: ``n (d+1)^2 K (K+1)`` flops per member (multinomial; symmetric blocks are
+    formed once), ``2 n (d+1)^2 K`` (OvA).  For a preconditioner, ``work_dtype``
+    (e.g. float32) runs the products in lower precision and ``max_rows`` replaces the
+    sum over samples by an unbiased one over ``max_rows`` samples drawn with
+    probability proportional to their curvature ``omega_i tr(A_i)`` (sub-sampled Newton
+    with non-uniform sampling, Xu et al. 2016): at small lambda most samples are
+    classified confidently and carry almost no curvature.  The penalty is added
+    exactly, so the result stays positive definite.  It is in the problem's dtype.
     """
     xp = prob.xp
     n, d, K, M = prob.n, prob.d, prob.K, prob.M
     dt = prob.X.dtype
-    Xt = xp.concat([prob.X, xp.ones((n, 1), dtype=dt)], axis=1)  # (n, d+1)
-    diag, q = _curvature_weights(prob, P)
+    wdt = dt if work_dtype is None else work_dtype
     D1 = d + 1
+    diag, q = _curvature_weights(prob, P)
+    # Rows of the (n, M, K, K) curvature c_ikl, formed class by class to bound memory.
+    if prob.family == "multinomial":
+        def c_row(m, k):
+            row = -q[:, m, k][:, None] * q[:, m, :]
+            return row + diag[:, m, k][:, None] * xp.eye(K, dtype=dt)[k][None, :]
+    tr = curvature_trace(prob, P)  # (n, M)
     eyeD = xp.eye(D1, dtype=dt)
-    if q is None:
-        H = xp.zeros((M, K, D1, D1), dtype=dt)
-        for m in range(M):
-            for k in range(K):
-                H[m, k, ...] = Xt.T @ (Xt * diag[:, m, k][:, None])
-                H[m, k, :d, :d] = H[m, k, :d, :d] + prob.lam[m, k] * eyeD[:d, :d]
-        return H, True
-    H = xp.zeros((M, D1 * K, D1 * K), dtype=dt)
-    u = prob.gauge
+    pen_rows = xp.concat([xp.ones(d, dtype=dt), xp.zeros(1, dtype=dt)])
+    Hs = []
+    Xfull = xp.concat([prob.X, xp.ones((n, 1), dtype=dt)], axis=1)
+    rng = np.random.default_rng(seed)
     for m in range(M):
-        # Block-diagonal part: X~^T diag(c p_k) X~ for each class, placed at (a k, b k).
+        idx, factor = None, None
+        if max_rows is not None and max_rows < n:
+            p = to_numpy(tr[:, m]).astype(np.float64)
+            p = p / p.sum()
+            draw = np.bincount(rng.choice(n, size=max_rows, p=p), minlength=n)
+            sel = np.nonzero(draw)[0]
+            # each draw of row i stands for (1 / (max_rows p_i)) of its curvature
+            idx = xp.asarray(sel)
+            factor = xp.asarray(draw[sel] / (max_rows * p[sel]), dtype=dt)
+        Xw = xp.astype(Xfull if idx is None else xp.take(Xfull, idx, axis=0), wdt)
+
+        def rows(v):
+            if idx is None:
+                return v
+            v = xp.take(v, idx, axis=0)
+            return v * (factor if v.ndim == 1 else factor[:, None])
+
+        if q is None:
+            Hm = xp.stack([xp.astype(Xw.T @ (Xw * xp.astype(rows(diag[:, m, k]), wdt)[:, None]), dt)
+                           for k in range(K)])
+            Hm = Hm + prob.lam[m, :][:, None, None] * (pen_rows[:, None] * eyeD)[None, ...]
+            Hs.append(Hm)
+            continue
         Hm = xp.zeros((D1, K, D1, K), dtype=dt)
         for k in range(K):
-            Hm[:, k, :, k] = Xt.T @ (Xt * diag[:, m, k][:, None])
+            # One product serves the blocks (k, l >= k): X~^T [X~ * c_kl]_l
+            ck = xp.astype(rows(c_row(m, k)[:, k:]), wdt)  # (n', K-k)
+            G = Xw.T @ xp.reshape(Xw[:, :, None] * ck[:, None, :], (Xw.shape[0], D1 * (K - k)))
+            G = xp.astype(xp.reshape(G, (D1, D1, K - k)), dt)
+            for j in range(K - k):
+                Hm[:, k, :, k + j] = G[:, :, j]
+                if j:
+                    Hm[:, k + j, :, k] = G[:, :, j].T
         Hm = xp.reshape(Hm, (D1 * K, D1 * K))
-        F = xp.reshape(Xt[:, :, None] * q[:, m, None, :], (n, D1 * K))
-        Hm = Hm - F.T @ F
-        pen = xp.concat([xp.reshape(prob.lam[m, :][None, :] * xp.ones((d, 1), dtype=dt), (d * K,)),
-                         xp.zeros(K, dtype=dt)])
+        pen = xp.reshape(pen_rows[:, None] * prob.lam[m, :][None, :], (D1 * K,))
         Hm = Hm + pen[:, None] * xp.eye(D1 * K, dtype=dt)
-        gauge = xp.zeros((D1 * K,), dtype=dt)
-        gauge = xp.concat([gauge[: d * K], u])
-        Hm = Hm + _GAUGE_WEIGHT * gauge[:, None] * gauge[None, :]
-        H[m, ...] = Hm
-    return H, False
+        g = xp.concat([xp.zeros(d * K, dtype=dt), prob.gauge])
+        Hm = Hm + _GAUGE_WEIGHT * g[:, None] * g[None, :]
+        Hs.append(Hm)
+    return xp.stack(Hs), q is None
