@@ -1,19 +1,30 @@
 """classdep: how much of a network's class-dependent response to regularization lives in its last layer.
 
-The R-like face of the toolkit.  See ``DESIGN.md`` in the documentation for the map.
+The R-like face of the toolkit: ``glmnet`` fits a ridge-penalized multinomial path;
+``coef``, ``predict``, ``summary`` and ``plot`` are generic functions, as in R.
 """
 
 from __future__ import annotations
 
 from . import backend, datasets, validation
 from .exceptions import ConvergenceWarning, SeparationWarning
+from .generics import coef, confint, predict, summary
+from .glmnet_fit import GlmnetFit, glmnet
+from .plot import plot
 
 __version__ = "0.1.0"
 
 __all__ = [
     "ConvergenceWarning",
+    "GlmnetFit",
     "SeparationWarning",
     "backend",
+    "coef",
+    "confint",
     "datasets",
+    "glmnet",
+    "plot",
+    "predict",
+    "summary",
     "validation",
 ]

@@ -88,7 +88,7 @@ class NewtonCG:
             # (s_a B_m + diag(lam_m))^{-1} for every eigenvalue a and member m.
             A = self.s[:, None, None, None] * B[None, ...] + lam[None, :, :, None] * eye
             blocks = ("inv", xp.linalg.inv(A))
-        Bb = B
+        Bb = B if prob.intercept else xp.ones_like(B) * eye
         u = prob.gauge
         if u is not None:
             Bb = Bb + _GAUGE_WEIGHT * u[:, None] * u[None, :]

@@ -59,6 +59,9 @@ class Problem:
         Multiplicative and additive logit adjustments.
     scale : array (n,) or None
         Per-sample logit scale (LDT).
+    intercept : bool
+        Whether intercepts are fitted.  Without them ``b`` stays zero: its gradient is
+        zeroed and its Hessian block is the identity, decoupled from ``W``.
     xp : module
         Array namespace of all arrays above.
     """
@@ -72,6 +75,7 @@ class Problem:
     delta: Any = None
     iota: Any = None
     scale: Any = None
+    intercept: bool = True
 
     @property
     def n(self) -> int:
@@ -98,7 +102,7 @@ class Problem:
         ``_GAUGE_WEIGHT/2 * (u @ b)^2``, which is zero at the minimizer reached and makes
         the Hessian non-singular; OvA has no such direction.
         """
-        if self.family != "multinomial":
+        if self.family != "multinomial" or not self.intercept:
             return None
         xp = self.xp
         u = xp.ones(self.K, dtype=self.X.dtype) if self.delta is None else 1.0 / self.delta
@@ -198,7 +202,7 @@ def evaluate(prob: Problem, Z, W, b, grad: bool = True) -> Evaluation:
         if ls is not None:
             R = R * ls
         ev.gW = prob.matmul_xt(R) + prob.lam[None, :, :] * W
-        ev.gb = xp.sum(R, axis=0)
+        ev.gb = xp.sum(R, axis=0) if prob.intercept else xp.zeros_like(b)
         u = prob.gauge
         if u is not None:
             ev.gb = ev.gb + _GAUGE_WEIGHT * (b @ u)[:, None] * u[None, :]
@@ -220,7 +224,9 @@ def hessp(prob: Problem, P, V, vb):
     Costs two matrix products of size n·d·MK, for the whole batch.
     """
     xp = prob.xp
-    dZ = prob.matmul_x(V) + vb[None, :, :]
+    dZ = prob.matmul_x(V)
+    if prob.intercept:
+        dZ = dZ + vb[None, :, :]
     ls = prob.link_scale()
     if ls is not None:
         dZ = dZ * ls
@@ -228,7 +234,7 @@ def hessp(prob: Problem, P, V, vb):
     if ls is not None:
         R = R * ls
     HV = prob.matmul_xt(R) + prob.lam[None, :, :] * V
-    Hb = xp.sum(R, axis=0)
+    Hb = xp.sum(R, axis=0) if prob.intercept else vb
     u = prob.gauge
     if u is not None:
         Hb = Hb + _GAUGE_WEIGHT * (vb @ u)[:, None] * u[None, :]
@@ -329,6 +335,10 @@ def hessian_blocks(prob: Problem, P, *, work_dtype=None, max_rows: int | None = 
             Hm = xp.stack([xp.astype(Xw.T @ (Xw * xp.astype(rows(diag[:, m, k]), wdt)[:, None]), dt)
                            for k in range(K)])
             Hm = Hm + prob.lam[m, :][:, None, None] * (pen_rows[:, None] * eyeD)[None, ...]
+            if not prob.intercept:
+                Hm[:, d, :] = 0.0
+                Hm[:, :, d] = 0.0
+                Hm[:, d, d] = 1.0
             Hs.append(Hm)
             continue
         Hm = xp.zeros((D1, K, D1, K), dtype=dt)
@@ -344,7 +354,13 @@ def hessian_blocks(prob: Problem, P, *, work_dtype=None, max_rows: int | None = 
         Hm = xp.reshape(Hm, (D1 * K, D1 * K))
         pen = xp.reshape(pen_rows[:, None] * prob.lam[m, :][None, :], (D1 * K,))
         Hm = Hm + pen[:, None] * xp.eye(D1 * K, dtype=dt)
-        g = xp.concat([xp.zeros(d * K, dtype=dt), prob.gauge])
-        Hm = Hm + _GAUGE_WEIGHT * g[:, None] * g[None, :]
+        if prob.intercept:
+            g = xp.concat([xp.zeros(d * K, dtype=dt), prob.gauge])
+            Hm = Hm + _GAUGE_WEIGHT * g[:, None] * g[None, :]
+        else:
+            Hm[d * K:, :] = 0.0
+            Hm[:, d * K:] = 0.0
+            Hm = Hm + xp.concat([xp.zeros(d * K, dtype=dt), xp.ones(K, dtype=dt)])[:, None] * xp.eye(
+                D1 * K, dtype=dt)
         Hs.append(Hm)
     return xp.stack(Hs), q is None

@@ -71,7 +71,7 @@ class PathFit:
 
 def prepare(
     X, codes, n_classes: int, *, weights=None, batch_weights=None, family="multinomial",
-    loss="ce", tau=1.0, gamma=0.3, class_weight=None, standardize=False,
+    loss="ce", tau=1.0, gamma=0.3, class_weight=None, standardize=False, intercept=True,
     device="auto", dtype=None,
 ) -> Prepared:
     """Validate, centre (and scale) the features and move everything to ``device``."""
@@ -105,11 +105,12 @@ def prepare(
     if dt not in (np.float32, np.float64):
         raise ValueError(f"dtype={dt} is not supported; use float64 or float32.")
     wbar = w / w.sum()
-    center = wbar @ Xn
+    # Centring is an exact reparameterization only when the intercept is free.
+    center = wbar @ Xn if intercept else np.zeros(d)
     Xc = Xn - center
     sd = np.ones(d)
     if standardize:
-        sd = np.sqrt(wbar @ (Xc * Xc))
+        sd = np.sqrt(wbar @ (Xc * Xc) - (wbar @ Xc) ** 2)
         sd[sd == 0] = 1.0  # constant features stay at zero coefficient anyway
         Xc = Xc / sd
     Y = np.zeros((n, K))
@@ -119,7 +120,7 @@ def prepare(
         lam=asarray(np.ones((omega.shape[1], K)), dev, dt), family=family, xp=None,
         delta=None if delta is None else asarray(delta, dev, dt),
         iota=None if iota is None else asarray(iota, dev, dt),
-        scale=None if ldt is None else asarray(ldt[codes], dev, dt),
+        scale=None if ldt is None else asarray(ldt[codes], dev, dt), intercept=bool(intercept),
     )
     prob = _with_namespace(prob)
     return Prepared(prob, center, sd, counts, delta, iota, ldt, dev)
@@ -159,6 +160,8 @@ def initial_point(pp: Prepared):
         b = b / pp.delta[None, :]
     dt = prob.X.dtype
     W = xp.zeros((prob.d, prob.M, prob.K), dtype=dt)
+    if not prob.intercept:
+        b = np.zeros_like(b)
     return W, xp.asarray(b, dtype=dt)
 
 
@@ -300,7 +303,7 @@ def to_user_scale(pp: Prepared, W, b):
     """
     Wn = to_numpy(W) / pp.sd[:, None, None]
     bn = to_numpy(b) - np.einsum("a,amk->mk", pp.center, Wn)
-    if pp.prob.family == "multinomial":
+    if pp.prob.family == "multinomial" and pp.prob.intercept:
         u = np.ones(bn.shape[1]) if pp.delta is None else 1.0 / pp.delta
         bn = bn - (bn.sum(axis=1, keepdims=True) / u.sum()) * u[None, :]
     return Wn, bn
@@ -319,7 +322,7 @@ def _separable(st: State, prob: Problem) -> np.ndarray:
 def fit_path(
     X, y, n_classes: int, lambdas=None, *, nlambda: int = 100, lambda_min_ratio=None,
     penalty_factor=None, weights=None, batch_weights=None, family="multinomial", loss="ce",
-    tau=1.0, gamma=0.3, class_weight=None, standardize=False, solver="auto",
+    tau=1.0, gamma=0.3, class_weight=None, standardize=False, intercept=True, solver="auto",
     preconditioner="auto", thresh: float = 1e-7, maxit: int = 100, device="auto", dtype=None,
     warn: bool = True,
 ) -> PathFit:
@@ -338,7 +341,7 @@ def fit_path(
     pp = prepare(
         X, y, n_classes, weights=weights, batch_weights=batch_weights, family=family, loss=loss,
         tau=tau, gamma=gamma, class_weight=class_weight, standardize=standardize,
-        device=device, dtype=dtype,
+        intercept=intercept, device=device, dtype=dtype,
     )
     if lambdas is None:
         lam = lambda_grid(pp, nlambda, lambda_min_ratio)
