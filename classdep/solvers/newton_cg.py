@@ -94,7 +94,7 @@ class NewtonCG:
             Bb = Bb + _GAUGE_WEIGHT * u[:, None] * u[None, :]
         # A tiny ridge keeps a class that no member predicts (p ≈ 0) from a zero pivot.
         tr = xp.sum(xp.linalg.diagonal(Bb), axis=1) / K
-        Bb = Bb + (1e-10 * tr + xp.finfo(B.dtype).tiny)[:, None, None] * eye
+        Bb = Bb + (1e-10 * tr + xp.finfo(B.dtype).smallest_normal)[:, None, None] * eye
         return blocks, xp.linalg.inv(Bb)
 
     def _apply(self, xp, pre, RW, Rb):

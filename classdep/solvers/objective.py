@@ -306,7 +306,7 @@ def hessian_blocks(prob: Problem, P, *, work_dtype=None, max_rows: int | None = 
     if prob.family == "multinomial":
         def c_row(m, k):
             row = -q[:, m, k][:, None] * q[:, m, :]
-            return row + diag[:, m, k][:, None] * xp.eye(K, dtype=dt)[k][None, :]
+            return row + diag[:, m, k][:, None] * xp.eye(K, dtype=dt)[k, :][None, :]
     tr = curvature_trace(prob, P)  # (n, M)
     eyeD = xp.eye(D1, dtype=dt)
     pen_rows = xp.concat([xp.ones(d, dtype=dt), xp.zeros(1, dtype=dt)])
