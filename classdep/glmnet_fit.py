@@ -68,7 +68,7 @@ def _per_class(value, classes, name: str) -> np.ndarray:
         out = np.empty(len(classes))
         out[idx] = value.values
         return out
-    if isinstance(value, dict) or hasattr(value, "index"):
+    if isinstance(value, dict) or (hasattr(value, "index") and hasattr(value, "keys")):  # pandas
         keys = list(value.keys()) if isinstance(value, dict) else list(value.index)
         vals = [value[k] for k in keys]
         return _per_class(xr.DataArray(np.asarray(vals, float), dims="class",
