@@ -65,7 +65,9 @@ def check_matrix(X: Any, name: str = "x", dtype=None) -> np.ndarray:
     if arr.ndim != 2:
         raise ValueError(f"{name} has {arr.ndim} dimensions; features must be 2-D (sample, feature).")
     if arr.shape[0] == 0 or arr.shape[1] == 0:
-        raise ValueError(f"{name} is empty (shape {arr.shape}); it needs at least one sample and one feature.")
+        raise ValueError(
+            f"{name} is empty (shape {arr.shape}); it needs at least one sample and one feature."
+        )
     if dtype is None:
         dtype = arr.dtype if arr.dtype in (np.float32, np.float64) else np.float64
     arr = np.asarray(arr, dtype=dtype)

@@ -11,6 +11,7 @@ import gzip
 import hashlib
 import json
 import os
+import warnings
 import zlib
 from collections.abc import Sequence
 from pathlib import Path
@@ -444,8 +445,13 @@ def fashion_mnist_features(
         )
         file = cache / f"fashion_mnist_features-{hashlib.sha256(key.encode()).hexdigest()[:20]}.npz"
         if file.is_file():
-            results.append(load_features(file))
-            continue
+            try:
+                results.append(load_features(file))
+                continue
+            except (ValueError, KeyError, OSError) as exc:
+                # A damaged or foreign cache entry costs a retraining, never the call.
+                warnings.warn(f"ignoring unreadable cache file {file} ({exc!r}); retraining.",
+                              stacklevel=2)
         if data is None:
             data = _training_data(settings, directory)
         ds = _train_one(a, settings, data, progress)

@@ -62,10 +62,6 @@ class InnerSolver(Protocol):
         """Return a descent direction (S (d,M,K), sb (M,K)) for the active members."""
 
 
-def _to_np(xp, a) -> np.ndarray:
-    return to_numpy(a)
-
-
 def machine_eps(prob: Problem) -> float:
     """Unit roundoff of the problem's floating type."""
     return float(np.finfo(np.float32 if prob.X.dtype == prob.xp.float32 else np.float64).eps)
@@ -88,8 +84,7 @@ def start(prob: Problem, W, b) -> State:
 def _line_search(prob: Problem, state: State, S, sb, ZS, slope):
     """Armijo backtracking on every active member; returns step sizes (M,)."""
     xp = prob.xp
-    M = prob.M
-    f0 = _to_np(xp, state.ev.f)
+    f0 = to_numpy(state.ev.f)
     slope = np.minimum(slope, 0.0)
     t = np.where(state.active, 1.0, 0.0)
     todo = state.active.copy()
@@ -98,7 +93,7 @@ def _line_search(prob: Problem, state: State, S, sb, ZS, slope):
         Wt = state.W + tt[None, :, None] * S
         bt = state.b + tt[:, None] * sb
         Zt = state.Z + tt[None, :, None] * ZS
-        ft = _to_np(xp, evaluate(prob, Zt, Wt, bt, grad=False).f)
+        ft = to_numpy(evaluate(prob, Zt, Wt, bt, grad=False).f)
         # Rounding: near the optimum f changes by less than its last digits; accept a
         # step that does not increase f beyond that noise.
         tol = 64 * machine_eps(prob) * np.abs(f0)
@@ -118,8 +113,8 @@ def minimize(prob: Problem, state: State, inner: InnerSolver, thresh: float, max
     while state.active.any():
         S, sb = inner(prob, state)
         # decrement^2 = -g·s (= s'Hs for an exact step): twice the estimated gap.
-        slope = _to_np(xp, xp.sum(state.ev.gW * S, axis=(0, 2)) + xp.sum(state.ev.gb * sb, axis=1))
-        f = np.abs(_to_np(xp, state.ev.f))
+        slope = to_numpy(xp.sum(state.ev.gW * S, axis=(0, 2)) + xp.sum(state.ev.gb * sb, axis=1))
+        f = np.abs(to_numpy(state.ev.f))
         gap = -0.5 * slope / np.maximum(f, np.finfo(np.float64).tiny)
         state.gap = np.where(state.active, gap, state.gap)
         done_now = state.active & (gap <= thresh)

@@ -280,6 +280,14 @@ def curvature_trace(prob: Problem, P):
     return xp.maximum(c, 0.0)
 
 
+def _sampled_rows(xp, v, idx, factor):
+    """Rows ``idx`` of ``v`` scaled by their sampling ``factor`` (all rows when idx is None)."""
+    if idx is None:
+        return v
+    v = xp.take(v, idx, axis=0)
+    return v * (factor if v.ndim == 1 else factor[:, None])
+
+
 def hessian_blocks(prob: Problem, P, *, work_dtype=None, max_rows: int | None = None, seed: int = 0):
     """The Hessian in (W, b) for every member.
 
@@ -325,11 +333,8 @@ def hessian_blocks(prob: Problem, P, *, work_dtype=None, max_rows: int | None = 
             factor = xp.asarray(draw[sel] / (max_rows * p[sel]), dtype=dt)
         Xw = xp.astype(Xfull if idx is None else xp.take(Xfull, idx, axis=0), wdt)
 
-        def rows(v):
-            if idx is None:
-                return v
-            v = xp.take(v, idx, axis=0)
-            return v * (factor if v.ndim == 1 else factor[:, None])
+        def rows(v, idx=idx, factor=factor):
+            return _sampled_rows(xp, v, idx, factor)
 
         if q is None:
             Hm = xp.stack([xp.astype(Xw.T @ (Xw * xp.astype(rows(diag[:, m, k]), wdt)[:, None]), dt)
