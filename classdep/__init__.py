@@ -8,15 +8,23 @@ from __future__ import annotations
 
 from . import backend, datasets, validation
 from .exceptions import ConvergenceWarning, SeparationWarning
+from .analysis import Classwise, assess, classwise, oracle_gain
 from .generics import coef, confint, predict, summary
 from .glmnet_fit import GlmnetFit, glmnet
 from .plot import plot
+from .sweep import CVGlmnet, cv_glmnet
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "CVGlmnet",
+    "Classwise",
     "ConvergenceWarning",
     "GlmnetFit",
+    "assess",
+    "classwise",
+    "cv_glmnet",
+    "oracle_gain",
     "SeparationWarning",
     "backend",
     "coef",

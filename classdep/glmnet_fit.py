@@ -18,6 +18,7 @@ import numpy as np
 import xarray as xr
 
 from .generics import coef, predict, summary
+from .solvers.augment import check_augment
 from .solvers.losses import LOSSES
 from .solvers.path import FAMILIES, PRECONDITIONERS, SOLVERS, fit_path
 from .validation import check_choice, check_class_names, check_labels, check_lambda, check_matrix
@@ -166,7 +167,7 @@ def glmnet(
     lambda_min_ratio: float | None = None, penalty_factor=None, weights=None, loss: str = "ce",
     tau: float = 1.0, gamma: float = 0.3, class_weight=None, intercept: bool = True,
     standardize: bool = False, thresh: float = 1e-7, maxit: int = 100, solver: str = "auto",
-    preconditioner: str = "auto", device: str = "auto", dtype=None,
+    preconditioner: str = "auto", device: str = "auto", dtype=None, augment=None,
 ) -> GlmnetFit:
     """Fit a ridge-penalized multinomial (or one-vs-all) logistic regression path.
 
@@ -176,8 +177,10 @@ def glmnet(
         Features; a Dataset from :func:`classdep.datasets.as_features` also gives ``y``.
     y : labels (n,), optional
         Integer or string class labels.
-    family : {"multinomial", "ova"}
-        Softmax cross-entropy, or ``K`` independent binomial (one-vs-all) problems.
+    family : {"multinomial", "ova", "gaussian"}
+        Softmax cross-entropy, ``K`` independent binomial (one-vs-all) problems, or
+        least squares on the one-hot labels (``loss = ||y_i - z_i||^2 / 2``; its
+        ``predict(type="response")`` is the fitted value).
     lambda_ : float, sequence, or xr.DataArray with dim ``class``, optional
         Penalties (R's ``lambda``).  A sequence is sorted decreasing and solved as a
         warm-started path; a DataArray over ``class`` is *one* fit with those
@@ -208,6 +211,31 @@ def glmnet(
         (truncated Newton) with the ``"hessian"`` or ``"kronecker"`` preconditioner.
     device : {"auto", "cpu", "gpu"}
     dtype : float64 (CPU default) or float32 (GPU default)
+    augment : dict, optional
+        Train on noised features (data augmentation inside the objective):
+        ``dict(kind="gaussian" | "dropout", strength=s, method="quadratic" | "sample",
+        copies=R, seed=0)``.
+
+        * ``kind="gaussian"`` adds ``N(0, s^2)`` noise to every feature (``s > 0``, in
+          the units of ``x``, before ``standardize``); ``kind="dropout"`` zeroes each
+          feature with probability ``s`` in ``(0, 1)`` and scales the rest by
+          ``1 / (1 - s)``.
+        * ``method="sample"`` stacks ``copies`` (default 1) noised copies of ``x``
+          drawn by ``numpy.random.default_rng(seed)``, each weighing ``1/copies``: a
+          Monte-Carlo estimate of the expected noised loss.
+        * ``method="quadratic"`` (default) adds the quadratic approximation of Wager,
+          Wang & Liang (2013) to the penalty:
+          ``1/2 * s/(1-s) * sum_k W_k' diag(X' diag(w * v_k) X) W_k`` for dropout and
+          ``1/2 * s^2 * sum_k ||W_k||^2 * sum_i w_i v_ik`` for Gaussian noise, with
+          ``w`` the normalized sample weights and ``v_ik`` the curvature of class
+          ``k``'s logit: ``p_ik (1 - p_ik)`` (multinomial, one-vs-all; the diagonal
+          of the softmax curvature), ``1`` for ``family="gaussian"``, where the
+          approximation is exact (a ridge with per-feature penalties).  For the
+          logistic families ``v`` is evaluated at the solution and the fit repeated,
+          warm-started, until the penalty changes by less than ``1e-10`` (relative)
+          or 50 rounds: the fixed point of Wager's approximation with ``V`` frozen at
+          the solution.  The rounds are in ``fit.path["augment_rounds"]``; a fixed
+          point not reached warns and flags ``converged=False``.
 
     Returns
     -------
@@ -234,6 +262,7 @@ def glmnet(
     X, y, names = _features_and_labels(x, y)
     codes, classes = check_labels(y, X.shape[0])
     K = classes.size
+    aug = check_augment(augment)
     pf = None if penalty_factor is None else _per_class(penalty_factor, classes, "penalty_factor")
     class_specific = isinstance(lambda_, xr.DataArray) and "class" in lambda_.dims
     if class_specific:
@@ -247,13 +276,13 @@ def glmnet(
         lam = None
     given = {k: v for k, v in dict(
         family=family, lambda_=None if lambda_ is None else "<given>", loss=loss,
-        intercept=intercept, standardize=standardize,
+        intercept=intercept, standardize=standardize, augment=augment,
     ).items() if v not in (None, "multinomial", "ce", True, False) or (k == "standardize" and v)}
     res = fit_path(
         X, codes, K, lam, nlambda=nlambda, lambda_min_ratio=lambda_min_ratio, penalty_factor=pf,
         weights=weights, family=family, loss=loss, tau=tau, gamma=gamma, class_weight=class_weight,
         standardize=standardize, intercept=intercept, solver=solver, preconditioner=preconditioner,
-        thresh=thresh, maxit=maxit, device=device, dtype=dtype,
+        thresh=thresh, maxit=maxit, device=device, dtype=dtype, augment=aug,
     )
     cls_coord = [str(c) for c in classes] if classes.dtype.kind in "OUS" else classes
     lamv = res.lambdas
@@ -273,6 +302,7 @@ def glmnet(
             "gap": ("lambda", res.gap[:, 0]),
             "grad_norm": ("lambda", res.grad_norm[:, 0]),
             "products": ("lambda", np.array([w.products for w in res.work], dtype=float)),
+            **({} if res.augment_rounds is None else {"augment_rounds": ("lambda", res.augment_rounds)}),
         },
         coords={"lambda": lamv, "class": cls_coord, "feature": names},
         attrs={
@@ -282,12 +312,13 @@ def glmnet(
             "dtype": str(np.dtype(dtype) if dtype is not None else "default"),
             "class_specific": int(class_specific), "n_samples": X.shape[0],
             "call": _call_string(**given),
+            "augment": "none" if aug is None else aug.describe(),
         },
     )
     data = dict(x=X, y=y, weights=weights, settings=dict(
         family=family, loss=loss, tau=tau, gamma=gamma, class_weight=class_weight,
         intercept=intercept, standardize=standardize, thresh=thresh, maxit=maxit,
-        device=device, dtype=dtype, solver=solver, preconditioner=preconditioner,
+        device=device, dtype=dtype, solver=solver, preconditioner=preconditioner, augment=augment,
         penalty_factor=None if penalty_factor is None else pf))
     return GlmnetFit(ds, data)
 
@@ -301,15 +332,16 @@ def _interpolate(fit: GlmnetFit, s: np.ndarray, var: str) -> xr.DataArray:
     out = []
     for sv in s:
         if lam.size == 1 or sv >= lam[0]:
-            out.append(da.isel({"lambda": 0}))
+            out.append(da.isel({"lambda": 0}, drop=True))
             continue
         if sv <= lam[-1]:
-            out.append(da.isel({"lambda": -1}))
+            out.append(da.isel({"lambda": -1}, drop=True))
             continue
         right = int(np.searchsorted(-lam, -sv))  # first index with lam <= sv
         left = right - 1
         frac = (sv - lam[right]) / (lam[left] - lam[right])
-        out.append(frac * da.isel({"lambda": left}) + (1 - frac) * da.isel({"lambda": right}))
+        out.append(frac * da.isel({"lambda": left}, drop=True)
+                   + (1 - frac) * da.isel({"lambda": right}, drop=True))
     res = xr.concat(out, dim="lambda")
     return res.assign_coords({"lambda": s})
 
@@ -378,7 +410,9 @@ def _(fit: GlmnetFit, newx=None, s=None, type: str = "link", exact: bool = False
     if type == "link":
         out = xr.DataArray(Z, dims=("lambda", "sample", "class"), coords=coords, name="link")
     elif type == "response":
-        if fit.family == "multinomial":
+        if fit.family == "gaussian":
+            P = Z  # least squares: the fitted value
+        elif fit.family == "multinomial":
             Z = Z - Z.max(axis=2, keepdims=True)
             P = np.exp(Z)
             P /= P.sum(axis=2, keepdims=True)
@@ -418,6 +452,11 @@ class GlmnetSummary:
             f"All lambdas converged: {'yes' if conv.all() else 'NO (' + str(int((~conv).sum())) + ')'}; "
             f"largest estimated relative gap before the last step: {np.nanmax(p['gap'].values):.2g}",
         ]
+        if a.get("augment", "none") != "none":
+            line = f"Augmentation: {a['augment']}"
+            if "augment_rounds" in p:
+                line += f"; fixed-point rounds per lambda: at most {int(p['augment_rounds'].max())}"
+            lines.append(line)
         if sep.any():
             lines.append(f"Separable: training data perfectly classified for lambda <= "
                          f"{lam[sep].max():.4g}")

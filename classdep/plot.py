@@ -11,7 +11,9 @@ from typing import Any
 
 import numpy as np
 
+from .analysis.classwise import Classwise
 from .glmnet_fit import GlmnetFit
+from .sweep import CVGlmnet
 from .validation import check_choice
 
 __all__ = ["plot"]
@@ -76,3 +78,53 @@ def _(fit: GlmnetFit, xvar: str = "lambda", ax=None, label: bool = False):
             for j, name in enumerate(p["feature"].values):
                 a.annotate(str(name), (xs[-1], B[-1, k, j]), fontsize=6)
     return fig
+
+
+@plot.register
+def _(cv: CVGlmnet, ax=None):
+    """R's ``plot.cv.glmnet``: the CV measure against log(lambda) with one-SE bars and the
+    ``lambda_min`` / ``lambda_1se`` lines."""
+    import matplotlib.pyplot as plt
+
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(5.5, 4), constrained_layout=True)
+    r = cv.results
+    x = np.log(r["lambda"].values)
+    ax.errorbar(x, r["cvm"].values, yerr=r["cvsd"].values, fmt="o", color="tab:red", ms=3,
+                ecolor="0.6", elinewidth=0.8, capsize=1.5)
+    for name in ("min", "1se"):
+        ax.axvline(x[cv.index[name]], color="0.3", ls=":", lw=0.8)
+    ax.set_xlabel("Log Lambda")
+    ax.set_ylabel(cv.results.attrs["type_measure"].replace("class", "Misclassification Error")
+                  .replace("deviance", "Multinomial Deviance"))
+    top = ax.secondary_xaxis("top")
+    top.set_xticks(x[:: max(1, x.size // 8)])
+    top.set_xticklabels([str(int(v)) for v in r["nzero"].values[:: max(1, x.size // 8)]])
+    return ax.figure
+
+
+@plot.register
+def _(cw: Classwise, ax=None):
+    """Heatmap of each class's curve over log(lambda), normalized per class, with each
+    class's optimum (dots) and the global optimum (dashed line)."""
+    import matplotlib.pyplot as plt
+
+    cur = cw.curves.values  # (L, K)
+    larger = cw.table.attrs["measure"] in ("recall", "precision", "ova_accuracy")
+    span = np.nanmax(cur, axis=0) - np.nanmin(cur, axis=0)
+    span = np.where(span > 0, span, 1.0)
+    norm = (np.nanmax(cur, axis=0) - cur if larger else cur - np.nanmin(cur, axis=0)) / span
+    classes = [str(c) for c in cw.curves["class"].values]
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(6.5, 0.35 * len(classes) + 1.5), constrained_layout=True)
+    lam = cw.curves["lambda"].values
+    x = np.log10(lam)
+    im = ax.imshow(norm.T, aspect="auto", cmap="viridis_r", origin="lower",
+                   extent=(x[0], x[-1], -0.5, len(classes) - 0.5), interpolation="nearest")
+    ax.plot(x[cw.table["index_opt"].values], np.arange(len(classes)), "wo", ms=4, mec="k", label="class optimum")
+    ax.axvline(np.log10(cw.table.attrs["lambda_global"]), color="w", ls="--", lw=1, label="global optimum")
+    ax.set_yticks(np.arange(len(classes)), classes, fontsize=7)
+    ax.set_xlabel("log10 lambda")
+    ax.figure.colorbar(im, ax=ax, label="excess loss / its range (per class)")
+    ax.legend(fontsize=7, loc="upper right")
+    return ax.figure

@@ -19,16 +19,20 @@ import numpy as np
 from ..backend import asarray, default_dtype, namespace, resolve_device, to_numpy
 from ..exceptions import ConvergenceWarning, SeparationWarning
 from ..validation import check_choice, check_lambda, check_matrix, check_weights
+from .augment import MAX_ROUNDS, Anderson, Augment, QuadraticPenalty, check_augment, noisy_copies
 from .driver import State, Work, machine_eps, minimize, start
 from .losses import logit_adjustments
 from .newton import CholeskyNewton, hessian_bytes
-from .newton_cg import _ROWS_PER_PARAMETER, NewtonCG
-from .objective import Problem
+from .newton_cg import NewtonCG
+from .objective import Problem, evaluate
 
 __all__ = ["PathFit", "fit_path", "iter_path", "prepare", "lambda_grid", "choose_solver"]
 
-FAMILIES = ("multinomial", "ova")
+FAMILIES = ("multinomial", "ova", "gaussian")
 SOLVERS = ("auto", "newton", "newton-cg")
+# Coefficient vectors up to this length get the exact Newton solver under "auto": a
+# Hessian costs about (d+1)K / 4 Hessian-vector products, and those need no CG.
+_TINY = 64
 PRECONDITIONERS = ("auto", "hessian", "kronecker")
 
 # glmnet's ridge convention: lambda_max is the lasso lambda_max at alpha = 1e-3.
@@ -47,6 +51,7 @@ class Prepared:
     iota: np.ndarray | None
     ldt: np.ndarray | None
     device: str
+    augment: Augment | None = None  # validated spec; "sample" copies are already stacked
 
 
 @dataclass
@@ -67,23 +72,48 @@ class PathFit:
     objective: np.ndarray  # (L, M)
     solver: str
     work: list[Work] = field(default_factory=list)
+    # (L,) refits of the quadratic augmentation's fixed point per lambda (None without it)
+    augment_rounds: np.ndarray | None = None
 
 
 def prepare(
     X, codes, n_classes: int, *, weights=None, batch_weights=None, family="multinomial",
     loss="ce", tau=1.0, gamma=0.3, class_weight=None, standardize=False, intercept=True,
-    device="auto", dtype=None,
+    device="auto", dtype=None, response=None, augment=None,
 ) -> Prepared:
-    """Validate, centre (and scale) the features and move everything to ``device``."""
+    """Validate, centre (and scale) the features and move everything to ``device``.
+
+    ``family="gaussian"`` fits least squares on the one-hot labels, or on a real-valued
+    ``response`` (n, n_classes) when one is given (``codes`` may then be None).
+    ``augment`` (see :mod:`classdep.solvers.augment`): with ``method="sample"`` the
+    noised copies are stacked here (centring and scaling use the clean features), with
+    ``method="quadratic"`` the spec is kept for :func:`iter_path`.
+    """
     check_choice(family, FAMILIES, "family")
+    aug = check_augment(augment)
     Xn = check_matrix(X)
     n, d = Xn.shape
-    codes = np.asarray(codes)
-    if codes.shape != (n,):
-        raise ValueError(f"y has {codes.shape[0]} labels but x has {n} samples; they must match.")
     K = int(n_classes)
+    if response is not None:
+        if family != "gaussian":
+            raise ValueError(f"response= (a real-valued matrix) needs family='gaussian', not {family!r}.")
+        Yr = np.asarray(response, dtype=np.float64)
+        if Yr.shape != (n, K):
+            raise ValueError(f"response must have shape ({n}, {K}) (samples, responses); got {Yr.shape}.")
+        if not np.isfinite(Yr).all():
+            raise ValueError("response has NaN or inf values.")
+    elif codes is None:
+        raise ValueError("y is missing: pass the labels (or response= with family='gaussian').")
+    if family == "gaussian" and loss != "ce":
+        raise ValueError(f"loss={loss!r} adjusts logits; family='gaussian' takes loss='ce' only.")
+    if codes is not None:
+        codes = np.asarray(codes)
+        if codes.shape != (n,):
+            raise ValueError(f"y has {codes.shape[0]} labels but x has {n} samples; they must match.")
     w = check_weights(weights, n)
     if class_weight is not None:
+        if codes is None:
+            raise ValueError("class_weight needs class labels y; with response= use weights=.")
         cw = _class_weights(class_weight, codes, K)
         w = w * cw[codes]
     if batch_weights is None:
@@ -98,8 +128,16 @@ def prepare(
         if (Bw.sum(axis=1) <= 0).any():
             raise ValueError("a batch member has no sample with positive weight.")
     omega = (Bw / Bw.sum(axis=1, keepdims=True)).T  # (n, M)
-    counts = np.bincount(codes, weights=w, minlength=K)
-    delta, iota, ldt = logit_adjustments(loss, counts, tau=tau, gamma=gamma)
+    if response is None:
+        Y = np.zeros((n, K))
+        Y[np.arange(n), codes] = 1.0
+    else:
+        Y = Yr
+    counts = np.bincount(codes, weights=w, minlength=K) if codes is not None else w @ Y
+    if family == "gaussian":
+        delta, iota, ldt = None, None, None
+    else:
+        delta, iota, ldt = logit_adjustments(loss, counts, tau=tau, gamma=gamma)
     dev = resolve_device(device)
     dt = np.dtype(dtype) if dtype is not None else default_dtype(dev)
     if dt not in (np.float32, np.float64):
@@ -113,8 +151,15 @@ def prepare(
         sd = np.sqrt(wbar @ (Xc * Xc) - (wbar @ Xc) ** 2)
         sd[sd == 0] = 1.0  # constant features stay at zero coefficient anyway
         Xc = Xc / sd
-    Y = np.zeros((n, K))
-    Y[np.arange(n), codes] = 1.0
+    if aug is not None and aug.method == "sample":
+        # R noised copies of the raw features, centred and scaled like the clean ones;
+        # labels and weights repeat (each copy weighs 1/R; omega stays normalized).
+        R = aug.copies
+        Xc = (noisy_copies(Xn, aug) - center) / sd
+        Y = np.tile(Y, (R, 1))
+        omega = np.tile(omega, (R, 1)) / R
+        if codes is not None:
+            codes = np.tile(codes, R)
     prob = Problem(
         X=asarray(Xc, dev, dt), Y=asarray(Y, dev, dt), omega=asarray(omega, dev, dt),
         lam=asarray(np.ones((omega.shape[1], K)), dev, dt), family=family, xp=None,
@@ -123,7 +168,7 @@ def prepare(
         scale=None if ldt is None else asarray(ldt[codes], dev, dt), intercept=bool(intercept),
     )
     prob = _with_namespace(prob)
-    return Prepared(prob, center, sd, counts, delta, iota, ldt, dev)
+    return Prepared(prob, center, sd, counts, delta, iota, ldt, dev, augment=aug)
 
 
 def _with_namespace(prob: Problem) -> Problem:
@@ -150,7 +195,9 @@ def initial_point(pp: Prepared):
     xp = prob.xp
     Yw = to_numpy(prob.omega).T @ to_numpy(prob.Y)  # (M, K) weighted class fractions
     pi = np.clip(Yw, 1e-12, 1.0)
-    if prob.family == "multinomial":
+    if prob.family == "gaussian":
+        b = Yw  # the weighted mean response
+    elif prob.family == "multinomial":
         b = np.log(pi)
     else:
         b = np.log(pi) - np.log1p(-np.minimum(pi, 1 - 1e-12))
@@ -204,9 +251,9 @@ def _available_bytes(device: str) -> int:
 def choose_solver(prob: Problem, device: str = "cpu", preconditioner: str = "auto") -> tuple[str, str]:
     """Pick ``(solver, preconditioner)`` from the problem's size and free memory.
 
-    * ``"newton"`` (exact Hessian, Cholesky, every iteration) when the curvature-sampled
-      preconditioner would use every sample anyway (``n <= 4 (d+1) K``): the exact
-      Hessian then costs no more and no conjugate gradients are needed;
+    * ``"newton"`` (exact Hessian, Cholesky, every iteration) for tiny coefficient
+      vectors (``(d+1) K <= 64``), where forming the Hessian costs about as much as a
+      few Hessian-vector products;
     * otherwise ``"newton-cg"`` with the ``"hessian"`` preconditioner (the Hessian on
       curvature-sampled rows, factored once per lambda) when it fits in a quarter of
       free memory and its factorization is affordable (``(d+1) K <= 8000``), else with
@@ -220,7 +267,7 @@ def choose_solver(prob: Problem, device: str = "cpu", preconditioner: str = "aut
     fits = hessian_bytes(n, d, K, M, prob.family, itemsize) <= _available_bytes(device) // 4
     if preconditioner == "auto":
         preconditioner = "hessian" if fits and D1K <= 8000 else "kronecker"
-    if preconditioner == "hessian" and fits and n <= _ROWS_PER_PARAMETER * (d + 1) * K:
+    if preconditioner == "hessian" and fits and D1K <= _TINY:
         return "newton", "hessian"
     return "newton-cg", preconditioner
 
@@ -245,11 +292,24 @@ def _penalties(lambdas: np.ndarray, penalty_factor, M: int, K: int) -> np.ndarra
 def iter_path(
     pp: Prepared, lambdas: np.ndarray, penalty_factor=None, *, solver="auto",
     thresh: float = 1e-7, maxit: int = 100, warm: tuple | None = None,
-    preconditioner: str = "auto",
+    preconditioner: str = "auto", prev: tuple | None = None, lam_before=None,
 ) -> Iterator[tuple[int, State]]:
-    """Yield ``(j, state)`` after solving at ``lambdas[j]``, warm-starting each fit."""
+    """Yield ``(j, state)`` after solving at ``lambdas[j]``, warm-starting each fit.
+
+    To resume a path, pass ``warm`` (the solution at the last lambda solved), ``prev``
+    (the one before it) and ``lam_before`` (those two lambdas): the warm starts, and so
+    the results, are then those of an uninterrupted run.
+
+    With ``pp.augment`` of ``method="quadratic"``, Wager's penalty is added to
+    ``lambdas[j] * penalty_factor`` as an elementwise penalty; for the logistic
+    families it is refitted to its fixed point (see :mod:`classdep.solvers.augment`).
+    ``state.extra`` then holds ``"augment_penalty"`` (the penalty at the solution, in
+    the prepared problem's coordinates), ``"augment_rounds"`` and
+    ``"augment_converged"``; ``state.niter`` counts the Newton iterations of every round.
+    """
     prob = pp.prob
     xp = prob.xp
+    dt = prob.X.dtype
     check_choice(solver, SOLVERS, "solver")
     pf = _penalties(lambdas, penalty_factor, prob.M, prob.K)
     auto_solver, preconditioner = choose_solver(prob, pp.device, preconditioner)
@@ -258,18 +318,71 @@ def iter_path(
     inner = CholeskyNewton() if solver == "newton" else NewtonCG(prob, preconditioner=preconditioner)
     thresh_eff = max(float(thresh), 10 * machine_eps(prob))
     W, b = warm if warm is not None else initial_point(pp)
-    prev = None
+    hist = [] if lam_before is None else [float(v) for v in lam_before]
+    if warm is None:
+        prev = None
+    quad = pen = None
+    if pp.augment is not None and pp.augment.method == "quadratic":
+        quad = QuadraticPenalty(prob, pp.augment, pp.center, pp.sd)
+        Z0 = prob.matmul_x(W) + b[None, :, :]
+        pen = quad(prob, evaluate(prob, Z0, W, b, grad=False).P)
     for j, lam in enumerate(lambdas):
-        prob_j = prob.with_lambda(xp.asarray(lam * pf, dtype=prob.X.dtype))
+        base = xp.asarray(lam * pf, dtype=dt)
+        prob_j = prob.with_lambda(base if quad is None else quad.combine(base, pen))
         st = start(prob_j, W, b)
-        if prev is not None:
-            st = _secant_start(prob_j, st, prev, lambdas[j - 2: j + 1])
+        if prev is not None and len(hist) >= 2:
+            st = _secant_start(prob_j, st, prev, [hist[-2], hist[-1], lam])
         st.extra["solver"] = solver if solver == "newton" else f"{solver} ({preconditioner})"
         st = minimize(prob_j, st, inner, thresh_eff, maxit)
+        if quad is not None:
+            prob_j, st, pen = _fixed_point(prob_j, st, base, quad, pen, inner, thresh_eff, maxit)
         st.extra["prob"] = prob_j
-        prev = (W, b) if j >= 1 else None
+        prev = (W, b) if (j >= 1 or warm is not None) else None
+        hist.append(float(lam))
         W, b = st.W, st.b
         yield j, st
+
+
+def _fixed_point(prob: Problem, st: State, base, quad: QuadraticPenalty, pen, inner, thresh, maxit):
+    """Refit with Wager's penalty re-evaluated at the solution until it stops changing.
+
+    ``prob`` carries ``base + pen`` and ``st`` is its solution.  Each round evaluates
+    the curvature at the solution (one matrix product for dropout); members whose
+    penalty moved by more than ``quad.rtol`` (relative) get the next penalty from
+    Anderson acceleration and are re-solved, warm-started from the same state (so a
+    cached preconditioner is reused); the others stay put.  Returns the problem the
+    final state solves, the state, and the penalty evaluated at that state.
+    """
+    M = prob.M
+    rounds = 1
+    niter = st.niter.copy()
+    done = np.full(M, bool(quad.fixed))
+    new = pen
+    acc = Anderson(prob.xp)
+    while not done.all():
+        new = quad(prob, st.ev.P)
+        st.work.products += 1
+        done |= quad.change(prob, new, pen) <= quad.rtol
+        if done.all() or rounds >= MAX_ROUNDS:
+            break
+        keep = prob.xp.asarray(done.astype(np.float64), dtype=prob.X.dtype)
+        keep = keep[:, None] if pen.ndim == 2 else keep[None, :, None]
+        pen = keep * pen + (1 - keep) * acc.step(pen, new)
+        prob = prob.with_lambda(quad.combine(base, pen))
+        st.ev = evaluate(prob, st.Z, st.W, st.b)
+        st.work.products += 1
+        todo = ~done
+        st.active = todo.copy()
+        st.niter = np.zeros(M, dtype=np.int64)
+        st.gap = np.where(todo, np.inf, st.gap)
+        st.converged = st.converged & done
+        st = minimize(prob, st, inner, thresh, maxit)
+        niter = niter + st.niter
+        rounds += 1
+    st.niter = niter
+    st.converged = st.converged & done
+    st.extra.update(augment_penalty=new, augment_rounds=rounds, augment_converged=bool(done.all()))
+    return prob, st, new
 
 
 def _secant_start(prob: Problem, st: State, prev, lam3) -> State:
@@ -313,6 +426,8 @@ def _separable(st: State, prob: Problem) -> np.ndarray:
     """Members whose training samples are all classified correctly (a certificate of
     linear separability: the unpenalized loss has no minimizer)."""
     xp = prob.xp
+    if prob.family == "gaussian":
+        return np.zeros(prob.M, dtype=bool)
     pred = to_numpy(xp.argmax(prob.adjust(st.Z), axis=2))  # (n, M)
     y = to_numpy(xp.argmax(prob.Y, axis=1))
     used = to_numpy(prob.omega) > 0
@@ -324,11 +439,15 @@ def fit_path(
     penalty_factor=None, weights=None, batch_weights=None, family="multinomial", loss="ce",
     tau=1.0, gamma=0.3, class_weight=None, standardize=False, intercept=True, solver="auto",
     preconditioner="auto", thresh: float = 1e-7, maxit: int = 100, device="auto", dtype=None,
-    warn: bool = True,
+    warn: bool = True, response=None, augment=None,
 ) -> PathFit:
     """Solve a whole path for a batch of members; see :func:`classdep.glmnet`.
 
     ``lambdas`` must decrease (warm starts run from strong to weak penalties).
+    ``family="gaussian"`` is multi-response least squares on the one-hot labels or on
+    ``response`` (n, n_classes; ``y`` may then be None).  ``augment`` adds feature
+    noise or dropout to the objective (:mod:`classdep.solvers.augment`); with the
+    quadratic method the rounds of its fixed point are in ``augment_rounds``.
 
     Examples
     --------
@@ -341,7 +460,7 @@ def fit_path(
     pp = prepare(
         X, y, n_classes, weights=weights, batch_weights=batch_weights, family=family, loss=loss,
         tau=tau, gamma=gamma, class_weight=class_weight, standardize=standardize,
-        intercept=intercept, device=device, dtype=dtype,
+        intercept=intercept, device=device, dtype=dtype, response=response, augment=augment,
     )
     if lambdas is None:
         lam = lambda_grid(pp, nlambda, lambda_min_ratio)
@@ -362,6 +481,9 @@ def fit_path(
     coef = np.zeros((L, d, M, K))
     icpt = np.zeros((L, M, K))
     works = []
+    quadratic = pp.augment is not None and pp.augment.method == "quadratic"
+    rounds = np.zeros(L, dtype=np.int64) if quadratic else None
+    fp_failed = np.zeros(L, dtype=bool)
     used_solver = solver
     W0, b0 = initial_point(pp)
     null = to_numpy(start(prob.with_lambda(prob.xp.zeros((M, K), dtype=prob.X.dtype)), W0, b0).ev.loss)
@@ -378,17 +500,30 @@ def fit_path(
         conv[j] = st.converged
         sep[j] = _separable(st, st.extra["prob"])
         works.append(st.work)
+        if quadratic:
+            rounds[j] = st.extra["augment_rounds"]
+            fp_failed[j] = not st.extra["augment_converged"]
     if warn:
-        _warn(lam, conv, sep, maxit)
+        _warn(lam, conv, sep, maxit, fp_failed)
     return PathFit(
         lambdas=lam, penalty_factor=pf, coef=coef, intercept=icpt, loss=out["loss"],
         null_loss=null, niter=niter, converged=conv, gap=out["gap"],
         grad_norm=out["grad_norm"], separable=sep, objective=out["objective"],
-        solver=used_solver, work=works,
+        solver=used_solver, work=works, augment_rounds=rounds,
     )
 
 
-def _warn(lam, conv, sep, maxit) -> None:
+def _warn(lam, conv, sep, maxit, fp_failed=None) -> None:
+    if fp_failed is not None and fp_failed.any():
+        bad = np.nonzero(fp_failed)[0]
+        warnings.warn(
+            f"the fixed point of the quadratic augmentation penalty was not reached in "
+            f"{MAX_ROUNDS} rounds at {bad.size} of {lam.size} lambdas (first: lambda="
+            f"{lam[bad[0]]:.4g}); lower the augmentation strength or use method='sample'. "
+            "Those fits are flagged converged=False.",
+            ConvergenceWarning, stacklevel=3,
+        )
+        conv = conv | fp_failed[:, None]
     if not conv.all():
         bad = np.nonzero(~conv.all(axis=1))[0]
         warnings.warn(

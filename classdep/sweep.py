@@ -1,0 +1,417 @@
+"""Cross-validated sweeps: ``cv_glmnet`` (R's ``cv.glmnet``), metrics per (lambda, class, fold).
+
+All folds are solved as one batch: a fold is a sample-weight mask over the one feature
+matrix, so every matrix product serves every fold, and the logits of the held-out rows
+(the out-of-fold predictions) come with it.  Each lambda is scored as soon as it is
+solved; only per-sample losses and predicted classes are kept for the whole path (for
+the bootstrap).  A sweep can checkpoint each finished lambda and resume where it stopped
+with identical results.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+from .backend import to_numpy
+from .glmnet_fit import GlmnetFit, _features_and_labels, glmnet
+from .metrics import classwise_dataset
+from .solvers.path import iter_path, prepare
+from .validation import check_choice, check_folds, check_labels
+
+__all__ = ["CVGlmnet", "cv_glmnet", "make_folds"]
+
+MEASURES = {"deviance": "Multinomial Deviance", "class": "Misclassification Error"}
+
+
+def make_folds(codes: np.ndarray, nfolds: int = 10, foldid=None, seed: int = 0) -> np.ndarray:
+    """Fold index 0..nfolds-1 of every sample: class-stratified, or R's 1-based ``foldid``.
+
+    Examples
+    --------
+    >>> make_folds(np.array([0, 0, 1, 1]), nfolds=2).tolist()
+    [1, 0, 0, 1]
+    """
+    n = codes.size
+    if foldid is not None:
+        f = np.asarray(foldid)
+        if f.shape != (n,) or not np.issubdtype(f.dtype, np.integer):
+            raise ValueError(f"foldid must hold one integer fold number per sample (shape ({n},)).")
+        vals = np.unique(f)
+        if vals.size < 2:
+            raise ValueError("foldid must name at least two folds.")
+        return np.searchsorted(vals, f)  # R's 1..nfolds (or any labels) → 0..nfolds-1
+    from sklearn.model_selection import StratifiedKFold
+
+    out = np.empty(n, dtype=np.int64)
+    splitter = StratifiedKFold(n_splits=int(nfolds), shuffle=True, random_state=seed)
+    for m, (_, test) in enumerate(splitter.split(np.zeros(n), codes)):
+        out[test] = m
+    return out
+
+
+@dataclass(repr=False)
+class CVGlmnet:
+    """R's ``cv.glmnet`` object, holding xarray data.
+
+    Attributes
+    ----------
+    results : xr.Dataset
+        Per (``lambda``, ``class``, ``fold``): ``deviance``, ``recall``, ``precision``,
+        ``ova_accuracy``, ``ova_deviance``, ``n``; per (``lambda``, ``fold``):
+        ``total_deviance``, ``accuracy``, ``balanced_accuracy``,
+        ``worst_class_accuracy``, ``worst_k_recall``, ``worst_pair_accuracy``; per
+        ``lambda``: ``cvm``, ``cvsd``, ``cvup``, ``cvlo``, ``nzero``; the out-of-fold
+        ``confusion`` (``lambda``, ``class``, ``predicted``, ``fold``) and solver diagnostics
+        per (``lambda``, ``fold``).
+    oof : xr.Dataset
+        Out-of-fold per-sample ``loss`` (-log p of the true class) and ``pred``
+        (predicted class code), dims (``lambda``, ``sample``), with ``y`` and ``fold``.
+    fit : GlmnetFit
+        The path fitted on all the data (R's ``glmnet.fit``).
+    """
+
+    results: xr.Dataset
+    oof: xr.Dataset | None
+    fit: GlmnetFit
+    foldid: np.ndarray = field(default=None)
+
+    @property
+    def lambda_(self) -> np.ndarray:
+        return self.results["lambda"].values
+
+    @property
+    def cvm(self) -> xr.DataArray:
+        return self.results["cvm"]
+
+    @property
+    def cvsd(self) -> xr.DataArray:
+        return self.results["cvsd"]
+
+    @property
+    def index(self) -> dict[str, int]:
+        """0-based positions of ``lambda_min`` and ``lambda_1se`` on the grid."""
+        a = self.results.attrs
+        return {"min": int(a["index_min"]), "1se": int(a["index_1se"])}
+
+    @property
+    def lambda_min(self) -> float:
+        return float(self.results.attrs["lambda_min"])
+
+    @property
+    def lambda_1se(self) -> float:
+        return float(self.results.attrs["lambda_1se"])
+
+    @property
+    def confusion(self) -> xr.DataArray:
+        """Out-of-fold confusion counts pooled over folds: (``lambda``, ``class``, ``predicted``)."""
+        return self.results["confusion"].sum("fold")
+
+    @property
+    def classes(self) -> np.ndarray:
+        return self.results["class"].values
+
+    def most_confused(self) -> xr.DataArray:
+        """Each class's most-confused partner along the grid: ``argmax_{l != k} P(pred = l | y = k)``.
+
+        Dims (``lambda``, ``class``); values are class names.
+        """
+        C = self.confusion.values.astype(float)
+        K = C.shape[1]
+        C[:, np.arange(K), np.arange(K)] = -1.0
+        part = np.asarray(self.classes)[C.argmax(axis=2)]
+        return xr.DataArray(part, dims=("lambda", "class"),
+                            coords={"lambda": self.lambda_, "class": self.classes}, name="partner")
+
+    def pair_confusion(self, a, b) -> xr.Dataset:
+        """How confusion within the pair (a, b) moves along the grid: rates a→b and b→a."""
+        C = self.confusion
+        na = C.sel({"class": a}).sum("predicted")
+        nb = C.sel({"class": b}).sum("predicted")
+        ab = (C.sel({"class": a, "predicted": b}) / na).reset_coords(drop=True)
+        ba = (C.sel({"class": b, "predicted": a}) / nb).reset_coords(drop=True)
+        return xr.Dataset({f"{a}->{b}": ab, f"{b}->{a}": ba})
+
+    def __repr__(self) -> str:
+        a = self.results.attrs
+        lam = self.lambda_
+        cvm, cvsd = self.cvm.values, self.cvsd.values
+        nz = self.results["nzero"].values
+        rows = [("", "Lambda", "Index", "Measure", "SE", "Nonzero")]
+        for name in ("min", "1se"):
+            j = self.index[name]
+            rows.append((name, f"{lam[j]:.4g}", str(j + 1), f"{cvm[j]:.4g}", f"{cvsd[j]:.4g}", str(int(nz[j]))))
+        widths = [max(len(r[c]) for r in rows) for c in range(6)]
+        table = ["  ".join(v.rjust(w) for v, w in zip(r, widths, strict=True)) for r in rows]
+        lines = [f"Call:  {a.get('call', 'cv_glmnet()')}", "", f"Measure: {MEASURES[a['type_measure']]}", ""]
+        lines += table
+        if not self.results["converged"].values.all():
+            lines.append("Warning: some (lambda, fold) fits did not converge (results['converged']).")
+        return "\n".join(lines)
+
+    def to_netcdf(self, path) -> None:
+        """Write results, out-of-fold data and the full-data path to one netCDF file (groups)."""
+        path = Path(path)
+        self.results.to_netcdf(path, mode="w", group="results")
+        if self.oof is not None:
+            self.oof.to_netcdf(path, mode="a", group="oof")
+        self.fit.path.to_netcdf(path, mode="a", group="fit")
+
+    @classmethod
+    def from_netcdf(cls, path) -> CVGlmnet:
+        """Read a CV object written by :meth:`to_netcdf`."""
+        def load(group):
+            with xr.open_dataset(path, group=group) as ds:
+                return ds.load()
+
+        res = load("results")
+        if res.attrs.get("classdep_object") != "CVGlmnet":
+            raise ValueError(f"{path} does not hold a classdep CVGlmnet (written by cv.to_netcdf).")
+        try:
+            oof = load("oof")
+        except OSError:
+            oof = None
+        return cls(res, oof, GlmnetFit(load("fit")), None if oof is None else oof["fold"].values)
+
+
+def _cv_summary(per_fold: np.ndarray, fold_w: np.ndarray):
+    """R's cvcompute: weighted mean over folds and the SE of the fold means."""
+    w = fold_w / fold_w.sum(axis=-1, keepdims=True)
+    cvm = (per_fold * w).sum(axis=-1)
+    nf = per_fold.shape[-1]
+    cvsd = np.sqrt(((per_fold - cvm[..., None]) ** 2 * w).sum(axis=-1) / (nf - 1))
+    return cvm, cvsd
+
+
+def _choose(lam: np.ndarray, cvm: np.ndarray, cvsd: np.ndarray) -> tuple[int, int]:
+    """R's rule: lambda.min is the largest lambda at the minimum; lambda.1se the largest
+    lambda whose measure is within one SE of it."""
+    finite = np.isfinite(cvm)
+    m = np.min(cvm[finite])
+    at_min = np.nonzero(cvm == m)[0]
+    idmin = int(at_min[np.argmax(lam[at_min])])
+    semin = cvm[idmin] + cvsd[idmin]
+    ok = np.nonzero(cvm <= semin)[0]
+    id1se = int(ok[np.argmax(lam[ok])])
+    return idmin, id1se
+
+
+class _Checkpoint:
+    """Per-lambda blocks of a sweep written to a folder; reloaded on restart.
+
+    Each finished lambda writes one ``.npz`` (atomically: temporary file, then rename)
+    holding its scores and the batch's coefficients, which seed the next warm start.
+    """
+
+    def __init__(self, path, fingerprint: str):
+        self.dir = Path(path)
+        self.dir.mkdir(parents=True, exist_ok=True)
+        stamp = self.dir / "fingerprint.txt"
+        if stamp.exists() and stamp.read_text() != fingerprint:
+            raise ValueError(
+                f"checkpoint {self.dir} belongs to a different sweep (other data or settings); "
+                "pass a new checkpoint path or delete that folder."
+            )
+        stamp.write_text(fingerprint)
+
+    def file(self, j: int) -> Path:
+        return self.dir / f"lambda_{j:04d}.npz"
+
+    def done(self) -> int:
+        j = 0
+        while self.file(j).exists():
+            j += 1
+        return j
+
+    def save(self, j: int, **arrays) -> None:
+        tmp = self.dir / f".lambda_{j:04d}.{os.getpid()}.tmp.npz"
+        np.savez(tmp, **arrays)
+        os.replace(tmp, self.file(j))
+
+    def load(self, j: int) -> dict[str, np.ndarray]:
+        try:
+            with np.load(self.file(j)) as z:
+                return {k: z[k] for k in z.files}
+        except Exception as exc:  # noqa: BLE001 - any damage means "recompute this block"
+            raise ValueError(
+                f"checkpoint block {self.file(j)} is unreadable ({exc}); delete it and rerun to "
+                "recompute from there."
+            ) from exc
+
+
+def _fingerprint(X, codes, folds, lam, settings) -> str:
+    import hashlib
+
+    h = hashlib.sha256()
+    for a in (X, codes, folds, lam):
+        h.update(np.ascontiguousarray(a).tobytes())
+    h.update(repr(sorted(settings.items())).encode())
+    return h.hexdigest()
+
+
+def cv_glmnet(
+    x, y=None, family: str = "multinomial", nfolds: int = 10, foldid=None, lambda_=None,
+    nlambda: int = 100, lambda_min_ratio: float | None = None, type_measure: str = "deviance",
+    weights=None, keep: bool = True, seed: int = 0, checkpoint=None, progress: bool = True,
+    device: str = "auto", dtype=None, **glmnet_args: Any,
+) -> CVGlmnet:
+    """Cross-validate a ridge multinomial path: R's ``cv.glmnet``, with every class scored.
+
+    Parameters
+    ----------
+    x, y, family, lambda_, nlambda, lambda_min_ratio, weights, device, dtype
+        As :func:`classdep.glmnet`; the lambda grid comes from the full-data fit, as in R.
+    nfolds : int
+        Number of folds, stratified by class (scikit-learn's ``StratifiedKFold``).
+    foldid : (n,) int, optional
+        R's fold numbers (1..nfolds) per sample; overrides ``nfolds``.
+    type_measure : {"deviance", "class"}
+        What ``cvm`` measures: multinomial deviance per sample, or misclassification.
+    keep : bool
+        Keep the out-of-fold per-sample losses and predictions (``oof``).
+    seed : int
+        Seed of the fold assignment.
+    checkpoint : path, optional
+        Folder in which each finished lambda is saved; rerunning the same call resumes
+        after the last saved lambda and ends with identical results.
+    progress : bool
+        A progress bar over lambdas (shown once the sweep has run a second).
+    **glmnet_args
+        Passed to the solver: ``loss``, ``tau``, ``gamma``, ``class_weight``,
+        ``penalty_factor``, ``standardize``, ``thresh``, ``maxit``, ``solver``, ...
+
+    Returns
+    -------
+    CVGlmnet
+        ``print(cv)`` is R's table; ``cv.lambda_min``, ``cv.lambda_1se``, ``cv.results``.
+
+    Examples
+    --------
+    >>> import classdep as cd
+    >>> cv = cd.cv_glmnet(cd.datasets.digits(), nfolds=3, nlambda=8, progress=False)
+    >>> cv.results["deviance"].dims
+    ('lambda', 'class', 'fold')
+    """
+    check_choice(type_measure, tuple(MEASURES), "type_measure")
+    X, yy, names = _features_and_labels(x, y)
+    codes, classes = check_labels(yy, X.shape[0])
+    K = classes.size
+    if foldid is None:
+        check_folds(codes, classes, nfolds)
+    folds = make_folds(codes, nfolds, foldid, seed)
+    nf = int(folds.max()) + 1
+    if foldid is not None:
+        check_folds(codes, classes, 2)
+    fit = glmnet(X, yy, family=family, lambda_=lambda_, nlambda=nlambda,
+                 lambda_min_ratio=lambda_min_ratio, weights=weights, device=device, dtype=dtype,
+                 **glmnet_args)
+    lam = fit.lambda_
+    masks = (folds[None, :] != np.arange(nf)[:, None]).astype(np.float64)
+    solver_keys = ("loss", "tau", "gamma", "class_weight", "standardize", "intercept")
+    pp = prepare(X, codes, K, weights=weights, batch_weights=masks, family=family, device=device,
+                 dtype=dtype, **{k: glmnet_args[k] for k in solver_keys if k in glmnet_args})
+    pf = glmnet_args.get("penalty_factor")
+    if pf is not None:
+        pf = fit.path["penalty"].values[0] / lam[0]
+    path_keys = ("solver", "preconditioner", "thresh", "maxit")
+    w = np.ones(X.shape[0]) if weights is None else np.asarray(weights, dtype=np.float64)
+
+    ck = None
+    if checkpoint is not None:
+        settings = {k: repr(v) for k, v in glmnet_args.items()}
+        settings.update(family=family, type_measure=type_measure, dtype=repr(dtype))
+        ck = _Checkpoint(checkpoint, _fingerprint(X, codes, folds, lam, settings))
+    start = ck.done() if ck is not None else 0
+    blocks: list[dict] = [ck.load(j) for j in range(start)] if ck is not None else []
+    warm = prev = None
+    if start:
+        last = blocks[-1]
+        warm = (pp.prob.xp.asarray(last["W"]), pp.prob.xp.asarray(last["b"]))
+        if "W_prev" in last:
+            prev = (pp.prob.xp.asarray(last["W_prev"]), pp.prob.xp.asarray(last["b_prev"]))
+
+    bar = None
+    if progress and start < lam.size:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=lam.size, initial=start, desc="cv_glmnet", unit="lambda", delay=1.0)
+    prev_W = prev
+    for j, st in iter_path(pp, lam[start:], pf, warm=warm, prev=prev,
+                           lam_before=lam[start - 2:start] if start >= 2 else None,
+                           **{k: glmnet_args[k] for k in path_keys if k in glmnet_args}):
+        jj = start + j
+        Z = st.Z  # (n, M, K) raw logits of every sample under every fold's fit
+        Zo = to_numpy(Z)[np.arange(X.shape[0]), folds, :]  # each sample under the fit without it
+        P = _response(Zo, family)
+        block = dict(
+            P=P.astype(np.float64),
+            niter=st.niter, converged=st.converged, gap=st.gap,
+            W=to_numpy(st.W), b=to_numpy(st.b),
+        )
+        if prev_W is not None:
+            block["W_prev"], block["b_prev"] = to_numpy(prev_W[0]), to_numpy(prev_W[1])
+        prev_W = (st.W, st.b)
+        if ck is not None:
+            ck.save(jj, **block)
+        blocks.append(block)
+        if bar is not None:
+            bar.update(1)
+    if bar is not None:
+        bar.close()
+    return _assemble(blocks, fit, X, codes, classes, folds, nf, w, lam, type_measure, keep, family,
+                     glmnet_args)
+
+
+def _response(Z: np.ndarray, family: str) -> np.ndarray:
+    if family == "multinomial":
+        Z = Z - Z.max(axis=-1, keepdims=True)
+        P = np.exp(Z)
+        return P / P.sum(axis=-1, keepdims=True)
+    return 0.5 * (1.0 + np.tanh(0.5 * Z))
+
+
+def _assemble(blocks, fit, X, codes, classes, folds, nf, w, lam, type_measure, keep, family, args):
+    P = np.stack([b["P"] for b in blocks])  # (L, n, K)
+    if family != "multinomial":
+        # OvA scores need not sum to one; the class-wise metrics use them normalized.
+        P = P / P.sum(axis=-1, keepdims=True)
+    cls_coord = fit.path["class"].values
+    res = classwise_dataset(P, codes, cls_coord, lam, group=folds, weights=w)
+    fold_w = np.bincount(folds, weights=w, minlength=nf)
+    if type_measure == "deviance":
+        per_fold = res["total_deviance"].values / fold_w[None, :]
+    else:
+        per_fold = 1.0 - res["accuracy"].values
+    cvm, cvsd = _cv_summary(per_fold, np.broadcast_to(fold_w, per_fold.shape))
+    idmin, id1se = _choose(lam, cvm, cvsd)
+    res["cvm"] = ("lambda", cvm)
+    res["cvsd"] = ("lambda", cvsd)
+    res["cvup"] = ("lambda", cvm + cvsd)
+    res["cvlo"] = ("lambda", cvm - cvsd)
+    res["nzero"] = ("lambda", fit.path["df"].values)
+    res["niter"] = (("lambda", "fold"), np.stack([b["niter"] for b in blocks]))
+    res["converged"] = (("lambda", "fold"), np.stack([b["converged"] for b in blocks]))
+    res["gap"] = (("lambda", "fold"), np.stack([b["gap"] for b in blocks]))
+    res.attrs.update(
+        classdep_object="CVGlmnet", type_measure=type_measure, family=family, nfolds=nf,
+        lambda_min=float(lam[idmin]), lambda_1se=float(lam[id1se]), index_min=idmin, index_1se=id1se,
+        call="cv_glmnet(x = x, y = y" + "".join(f", {k} = {v!r}" for k, v in args.items()) + ")",
+    )
+    oof = None
+    if keep:
+        n = codes.size
+        p_true = np.clip(P[:, np.arange(n), codes], 1e-300, None)
+        oof = xr.Dataset(
+            {"loss": (("lambda", "sample"), -np.log(p_true)),
+             "pred": (("lambda", "sample"), P.argmax(axis=2).astype(np.int16)),
+             "y": ("sample", codes), "fold": ("sample", folds), "weight": ("sample", w)},
+            coords={"lambda": lam, "class": cls_coord},
+            attrs={"description": "out-of-fold per-sample loss (-log p of the true class) and "
+                                  "predicted class code"},
+        )
+    return CVGlmnet(res, oof, fit, folds)
