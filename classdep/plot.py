@@ -111,20 +111,24 @@ def _(cw: Classwise, ax=None):
 
     cur = cw.curves.values  # (L, K)
     larger = cw.table.attrs["measure"] in ("recall", "precision", "ova_accuracy")
-    span = np.nanmax(cur, axis=0) - np.nanmin(cur, axis=0)
-    span = np.where(span > 0, span, 1.0)
-    norm = (np.nanmax(cur, axis=0) - cur if larger else cur - np.nanmin(cur, axis=0)) / span
+    best = np.nanmax(cur, axis=0) if larger else np.nanmin(cur, axis=0)
+    excess = np.abs(cur - best) / np.where(np.abs(best) > 0, np.abs(best), 1.0)  # relative excess
+    vmax = float(np.nanquantile(excess, 0.5)) or 1.0  # keep the region near the optima readable
     classes = [str(c) for c in cw.curves["class"].values]
     if ax is None:
-        fig, ax = plt.subplots(figsize=(6.5, 0.35 * len(classes) + 1.5), constrained_layout=True)
+        fig, ax = plt.subplots(figsize=(6.5, 0.35 * len(classes) + 1.8), constrained_layout=True)
     lam = cw.curves["lambda"].values
     x = np.log10(lam)
-    im = ax.imshow(norm.T, aspect="auto", cmap="viridis_r", origin="lower",
-                   extent=(x[0], x[-1], -0.5, len(classes) - 0.5), interpolation="nearest")
-    ax.plot(x[cw.table["index_opt"].values], np.arange(len(classes)), "wo", ms=4, mec="k", label="class optimum")
+    order = np.argsort(x)  # log lambda increasing to the right, as plot.cv.glmnet
+    im = ax.imshow(excess[order].T, aspect="auto", cmap="viridis_r", origin="lower", vmin=0, vmax=vmax,
+                   extent=(x[order][0], x[order][-1], -0.5, len(classes) - 0.5), interpolation="nearest")
+    ax.plot(x[cw.table["index_opt"].values], np.arange(len(classes)), "wo", ms=4, mec="k",
+            label="class optimum")
     ax.axvline(np.log10(cw.table.attrs["lambda_global"]), color="w", ls="--", lw=1, label="global optimum")
     ax.set_yticks(np.arange(len(classes)), classes, fontsize=7)
     ax.set_xlabel("log10 lambda")
-    ax.figure.colorbar(im, ax=ax, label="excess loss / its range (per class)")
-    ax.legend(fontsize=7, loc="upper right")
+    ax.set_title(f"class-wise {cw.table.attrs['measure']}: relative excess over each class's best",
+                 fontsize=9)
+    ax.figure.colorbar(im, ax=ax, label="relative excess (clipped)", extend="max")
+    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.18), ncol=2, frameon=False)
     return ax.figure

@@ -119,12 +119,14 @@ class CVGlmnet:
     def most_confused(self) -> xr.DataArray:
         """Each class's most-confused partner along the grid: ``argmax_{l != k} P(pred = l | y = k)``.
 
-        Dims (``lambda``, ``class``); values are class names.
+        Dims (``lambda``, ``class``); values are class names, ``""`` for a class that is
+        never confused at that lambda.
         """
         C = self.confusion.values.astype(float)
         K = C.shape[1]
         C[:, np.arange(K), np.arange(K)] = -1.0
-        part = np.asarray(self.classes)[C.argmax(axis=2)]
+        names = np.asarray([str(c) for c in self.classes], dtype=object)
+        part = np.where(C.max(axis=2) > 0, names[C.argmax(axis=2)], "")  # "" where never confused
         return xr.DataArray(part, dims=("lambda", "class"),
                             coords={"lambda": self.lambda_, "class": self.classes}, name="partner")
 
