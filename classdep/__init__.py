@@ -7,8 +7,8 @@ The R-like face of the toolkit: ``glmnet`` fits a ridge-penalized multinomial pa
 from __future__ import annotations
 
 from . import backend, datasets, validation
-from .exceptions import ConvergenceWarning, SeparationWarning
 from .analysis import Classwise, assess, classwise, oracle_gain
+from .exceptions import ConvergenceWarning, SeparationWarning
 from .generics import coef, confint, predict, summary
 from .glmnet_fit import GlmnetFit, glmnet
 from .plot import plot

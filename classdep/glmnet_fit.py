@@ -18,6 +18,7 @@ import numpy as np
 import xarray as xr
 
 from .generics import coef, predict, summary
+from .rtable import format_table
 from .solvers.augment import check_augment
 from .solvers.losses import LOSSES
 from .solvers.path import FAMILIES, PRECONDITIONERS, SOLVERS, fit_path
@@ -132,8 +133,7 @@ class GlmnetFit:
         for j in range(lam.size):
             rows.append((str(j + 1), str(int(p["df"].values[j])),
                          f"{100 * p['dev_ratio'].values[j]:.2f}", f"{lam[j]:.4g}"))
-        widths = [max(len(r[c]) for r in rows) for c in range(4)]
-        lines += ["  ".join(v.rjust(w) for v, w in zip(r, widths, strict=True)) for r in rows]
+        lines += format_table(rows)
         bad = ~p["converged"].values
         if bad.any():
             lines.append(f"Warning: not converged at {int(bad.sum())} lambda(s); see summary(fit).")

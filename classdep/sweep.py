@@ -21,6 +21,7 @@ import xarray as xr
 from .backend import to_numpy
 from .glmnet_fit import GlmnetFit, _features_and_labels, glmnet
 from .metrics import classwise_dataset
+from .rtable import format_table
 from .solvers.path import iter_path, prepare
 from .validation import check_choice, check_folds, check_labels
 
@@ -147,9 +148,9 @@ class CVGlmnet:
         rows = [("", "Lambda", "Index", "Measure", "SE", "Nonzero")]
         for name in ("min", "1se"):
             j = self.index[name]
-            rows.append((name, f"{lam[j]:.4g}", str(j + 1), f"{cvm[j]:.4g}", f"{cvsd[j]:.4g}", str(int(nz[j]))))
-        widths = [max(len(r[c]) for r in rows) for c in range(6)]
-        table = ["  ".join(v.rjust(w) for v, w in zip(r, widths, strict=True)) for r in rows]
+            rows.append((name, f"{lam[j]:.4g}", str(j + 1), f"{cvm[j]:.4g}", f"{cvsd[j]:.4g}",
+                         str(int(nz[j]))))
+        table = format_table(rows)
         lines = [f"Call:  {a.get('call', 'cv_glmnet()')}", "", f"Measure: {MEASURES[a['type_measure']]}", ""]
         lines += table
         if not self.results["converged"].values.all():

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 import xarray as xr
 
+from ..rtable import format_table
 from ..sweep import CVGlmnet
 from ..validation import check_choice
 
@@ -103,10 +104,9 @@ class Classwise:
             rows.append((str(t["class"].values[k]), f"{t['lambda_opt'].values[k]:.3g}",
                          f"{t['at_opt'].values[k]:.4g}", f"{t['at_global'].values[k]:.4g}",
                          f"{t['regret'].values[k]:.4g}", f"{t['rel_regret'].values[k]:.3g}"))
-        widths = [max(len(r[c]) for r in rows) for c in range(len(head))]
         lines = [f"Class-wise optima (measure: {a['measure']}; {t.sizes['class']} classes, "
                  f"{a['nfolds']} folds)", ""]
-        lines += ["  ".join(v.rjust(w) for v, w in zip(r, widths, strict=True)) for r in rows]
+        lines += format_table(rows)
         lines += ["", f"Global optimum: lambda = {a['lambda_global']:.4g}",
                   f"Total regret G: {a['total_regret']:.4g} (plug-in)"
                   + (f", {a['total_regret_crossfit']:.4g} (cross-fitted)"

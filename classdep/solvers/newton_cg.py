@@ -13,7 +13,9 @@ penalty is rotation invariant, so it commutes with ``U``); per Newton iteration 
 ``lambda``, so it does not degrade as ``lambda`` shrinks the way a fixed diagonal
 (Jacobi) preconditioner does, and it captures the feature correlations that make
 unpreconditioned CG slow on real embeddings.  Intercepts get the block ``B`` itself:
-centring makes their coupling with ``W`` vanish in the approximation.
+centring makes their coupling with ``W`` vanish in the approximation.  An elementwise
+(per-feature) penalty is replaced by its mean over the features in this
+approximation; the ``"hessian"`` preconditioner includes it exactly.
 """
 
 from __future__ import annotations
@@ -75,7 +77,11 @@ class NewtonCG:
         B = curvature(prob, state.ev.P)  # (M, K, K)
         K, M, d = prob.K, prob.M, prob.d
         eye = xp.eye(K, dtype=B.dtype)
-        lam = prob.lam
+        # An elementwise penalty lam[j, m, k] (e.g. Wager's dropout penalty) does not
+        # commute with the rotation U: inside this preconditioner it is approximated by
+        # its mean over the features, I ⊗ diag(mean_j lam[j]).  The "hessian"
+        # preconditioner adds it exactly.
+        lam = prob.lam_per_class()
         lam_np = to_numpy(lam)
         uniform = np.allclose(lam_np, lam_np[:, :1], rtol=1e-12, atol=0.0)
         if uniform or d * K**3 * M > _MAX_BLOCK_FLOPS:

@@ -14,9 +14,16 @@ For member ``m`` the objective is::
 with ``omega[:, m]`` the member's sample weights normalized to sum to one (so the loss
 is the weighted mean), ``delta``/``iota`` the multiplicative/additive logit adjustments
 (CDT, VS, LA) and ``scale`` the per-sample logit scale (LDT).  ``loss`` is the softmax
-cross-entropy (``family="multinomial"``) or a sum of ``K`` binomial losses
-(``family="ova"``).  Every function is written against the array API standard so
-that NumPy, CuPy and array-api-strict run the same code.
+cross-entropy (``family="multinomial"``), a sum of ``K`` binomial losses
+(``family="ova"``) or half the squared error ``||y_i - z_i||^2 / 2`` of a
+multi-response least-squares fit (``family="gaussian"``, ``Y`` real-valued; its
+"probabilities" ``P`` are the fitted values and its curvature is the identity).  Every
+function is written against the array API standard so that NumPy, CuPy and
+array-api-strict run the same code.
+
+The penalty may also be elementwise, ``lam`` of shape (d, M, K): a diagonal
+generalized ridge ``sum_{j,k} lam[j, m, k] / 2 * W[j, m, k]^2`` (per-feature penalties,
+e.g. Wager et al.'s quadratic approximation of dropout, :mod:`.augment`).
 
 The features are centred once (``X - mean``): the intercept is unpenalized, so this is
 an exact reparameterization (``b_centred = b + mean @ W``), and it makes the
@@ -33,7 +40,8 @@ import numpy as np
 
 from ..backend import to_numpy
 
-__all__ = ["Problem", "Evaluation", "evaluate", "hessp", "curvature", "curvature_trace", "hessian_blocks"]
+__all__ = ["Problem", "Evaluation", "evaluate", "hessp", "curvature", "curvature_trace",
+           "curvature_diagonal", "hessian_blocks"]
 
 # Weight of the term that pins the softmax gauge (see `Problem.gauge`).  Any positive
 # value gives the same minimizer; one matches the scale of the softmax curvature.
@@ -49,12 +57,13 @@ class Problem:
     X : array (n, d)
         Centred features.
     Y : array (n, K)
-        One-hot labels.
+        One-hot labels (real-valued responses for ``family="gaussian"``).
     omega : array (n, M)
         Sample weights of each member; every column sums to one.
-    lam : array (M, K)
-        Per-member, per-class ridge penalties.
-    family : {"multinomial", "ova"}
+    lam : array (M, K) or (d, M, K)
+        Per-member, per-class ridge penalties, or elementwise ones (per feature,
+        member and class): ``sum_{j,k} lam[j, m, k] / 2 * W[j, m, k]^2``.
+    family : {"multinomial", "ova", "gaussian"}
     delta, iota : array (K,) or None
         Multiplicative and additive logit adjustments.
     scale : array (n,) or None
@@ -109,8 +118,21 @@ class Problem:
         return u / xp.sqrt(xp.sum(u * u))
 
     def with_lambda(self, lam) -> Problem:
-        """The same problem with penalties ``lam`` (M, K)."""
+        """The same problem with penalties ``lam`` (M, K) or elementwise (d, M, K)."""
         return dataclasses.replace(self, lam=lam)
+
+    @property
+    def elementwise(self) -> bool:
+        """Whether ``lam`` is elementwise (d, M, K) rather than per class (M, K)."""
+        return self.lam.ndim == 3
+
+    def lam_w(self):
+        """Penalties broadcastable against ``W`` (d, M, K): (1, M, K) or (d, M, K)."""
+        return self.lam if self.lam.ndim == 3 else self.lam[None, :, :]
+
+    def lam_per_class(self):
+        """Penalties (M, K); an elementwise ``lam`` is averaged over the features."""
+        return self.xp.mean(self.lam, axis=0) if self.lam.ndim == 3 else self.lam
 
     def matmul_x(self, V):
         """``X @ V`` for ``V`` of shape (d, M, K) → (n, M, K): one matrix product."""
@@ -160,6 +182,10 @@ def _loss_and_prob(prob: Problem, Zadj):
     """Per-sample loss (n, M) and probabilities (n, M, K); log-sum-exp throughout."""
     xp = prob.xp
     Y = prob.Y[:, None, :]
+    if prob.family == "gaussian":
+        # P is the fitted value; the loss is half the squared residual.
+        Rz = Zadj - Y
+        return 0.5 * xp.sum(Rz * Rz, axis=2), Zadj
     if prob.family == "multinomial":
         zmax = xp.max(Zadj, axis=2, keepdims=True)
         E = xp.exp(Zadj - zmax)
@@ -176,9 +202,12 @@ def _loss_and_prob(prob: Problem, Zadj):
 
 
 def penalty(prob: Problem, W, b):
-    """``sum_k lam_k/2 ||W_k||^2`` plus the gauge term, per member (M,)."""
+    """``sum_k lam_k/2 ||W_k||^2`` (or its elementwise form) plus the gauge term, per member (M,)."""
     xp = prob.xp
-    val = 0.5 * xp.sum(prob.lam * xp.sum(W * W, axis=0), axis=1)
+    if prob.elementwise:
+        val = 0.5 * xp.sum(prob.lam * W * W, axis=(0, 2))
+    else:
+        val = 0.5 * xp.sum(prob.lam * xp.sum(W * W, axis=0), axis=1)
     u = prob.gauge
     if u is not None:
         val = val + 0.5 * _GAUGE_WEIGHT * (b @ u) ** 2
@@ -201,7 +230,7 @@ def evaluate(prob: Problem, Z, W, b, grad: bool = True) -> Evaluation:
         ls = prob.link_scale()
         if ls is not None:
             R = R * ls
-        ev.gW = prob.matmul_xt(R) + prob.lam[None, :, :] * W
+        ev.gW = prob.matmul_xt(R) + prob.lam_w() * W
         ev.gb = xp.sum(R, axis=0) if prob.intercept else xp.zeros_like(b)
         u = prob.gauge
         if u is not None:
@@ -212,6 +241,8 @@ def evaluate(prob: Problem, Z, W, b, grad: bool = True) -> Evaluation:
 def _apply_softmax_hessian(prob: Problem, P, dZ):
     """Per-sample Hessian of the loss w.r.t. adjusted logits, applied to dZ (n, M, K)."""
     xp = prob.xp
+    if prob.family == "gaussian":
+        return dZ
     if prob.family == "multinomial":
         PdZ = P * dZ
         return PdZ - P * xp.sum(PdZ, axis=2, keepdims=True)
@@ -233,7 +264,7 @@ def hessp(prob: Problem, P, V, vb):
     R = _apply_softmax_hessian(prob, P, dZ) * prob.omega[:, :, None]
     if ls is not None:
         R = R * ls
-    HV = prob.matmul_xt(R) + prob.lam[None, :, :] * V
+    HV = prob.matmul_xt(R) + prob.lam_w() * V
     Hb = xp.sum(R, axis=0) if prob.intercept else vb
     u = prob.gauge
     if u is not None:
@@ -248,6 +279,8 @@ def _curvature_weights(prob: Problem, P):
     ls = prob.link_scale()
     if ls is not None:
         c = c * ls * ls
+    if prob.family == "gaussian":
+        return c * xp.ones_like(P), None
     if prob.family == "multinomial":
         # diag(p) - p p^T, weighted: diagonal c*p, minus q q^T with q = sqrt(c) * p.
         return c * P, xp.sqrt(c) * P
@@ -257,7 +290,8 @@ def _curvature_weights(prob: Problem, P):
 def curvature(prob: Problem, P):
     """Sample-averaged Hessian w.r.t. raw logits, per member: (M, K, K).
 
-    ``B_m = sum_i omega_im D (diag p_i - p_i p_i^T) D`` (diagonal for OvA).  It is the
+    ``B_m = sum_i omega_im D (diag p_i - p_i p_i^T) D`` (diagonal for OvA, the
+    identity for the gaussian family).  It is the
     class factor of the Kronecker approximation ``H ≈ cov(X) ⊗ B`` used to precondition.
     """
     xp = prob.xp
@@ -278,6 +312,25 @@ def curvature_trace(prob: Problem, P):
     if q is not None:
         c = c - xp.sum(q * q, axis=2)
     return xp.maximum(c, 0.0)
+
+
+def curvature_diagonal(prob: Problem, P):
+    """Weighted curvature of each class's raw logit, ``omega_im v_imk``: (n, M, K).
+
+    ``v_ik`` is the diagonal of the per-sample Hessian w.r.t. the raw logits:
+    ``p_ik (1 - p_ik)`` (times the squared logit scale) for the multinomial and OvA
+    families, one for the gaussian family.
+    """
+    diag, q = _curvature_weights(prob, P)
+    return diag if q is None else diag - q * q
+
+
+def _pen_diag(prob: Problem, m: int, pen_rows):
+    """Diagonal of member ``m``'s penalty in (W, b): (d+1, K), zero on the intercept row."""
+    xp = prob.xp
+    if prob.elementwise:
+        return xp.concat([prob.lam[:, m, :], xp.zeros((1, prob.K), dtype=prob.lam.dtype)], axis=0)
+    return pen_rows[:, None] * prob.lam[m, :][None, :]
 
 
 def _sampled_rows(xp, v, idx, factor):
@@ -339,7 +392,7 @@ def hessian_blocks(prob: Problem, P, *, work_dtype=None, max_rows: int | None = 
         if q is None:
             Hm = xp.stack([xp.astype(Xw.T @ (Xw * xp.astype(rows(diag[:, m, k]), wdt)[:, None]), dt)
                            for k in range(K)])
-            Hm = Hm + prob.lam[m, :][:, None, None] * (pen_rows[:, None] * eyeD)[None, ...]
+            Hm = Hm + xp.permute_dims(_pen_diag(prob, m, pen_rows), (1, 0))[:, :, None] * eyeD[None, ...]
             if not prob.intercept:
                 Hm[:, d, :] = 0.0
                 Hm[:, :, d] = 0.0
@@ -357,7 +410,7 @@ def hessian_blocks(prob: Problem, P, *, work_dtype=None, max_rows: int | None = 
                 if j:
                     Hm[:, k + j, :, k] = G[:, :, j].T
         Hm = xp.reshape(Hm, (D1 * K, D1 * K))
-        pen = xp.reshape(pen_rows[:, None] * prob.lam[m, :][None, :], (D1 * K,))
+        pen = xp.reshape(_pen_diag(prob, m, pen_rows), (D1 * K,))
         Hm = Hm + pen[:, None] * xp.eye(D1 * K, dtype=dt)
         if prob.intercept:
             g = xp.concat([xp.zeros(d * K, dtype=dt), prob.gauge])
