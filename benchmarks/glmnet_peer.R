@@ -35,15 +35,24 @@ out <- c(R_version = gsub(" ", "_", R.version.string),
          glmnet_version = as.character(packageVersion("glmnet")))
 kv <- function(key, value) out[[key]] <<- paste(format(value, digits = 17), collapse = ",")
 
+clean <- function(msg) gsub("[[:space:]]+", "_", substr(paste(unique(msg), collapse = " | "), 1, 300))
+cv_warn <- character(0)
 t0 <- proc.time()[["elapsed"]]
-cv <- tryCatch(
-  cv.glmnet(x, y, family = "multinomial", alpha = 0, standardize = FALSE, lambda = lam,
-            foldid = foldid, thresh = thresh),
-  error = function(e) e
+cv <- withCallingHandlers(
+  tryCatch(
+    cv.glmnet(x, y, family = "multinomial", alpha = 0, standardize = FALSE, lambda = lam,
+              foldid = foldid, thresh = thresh),
+    error = function(e) e
+  ),
+  warning = function(w) {
+    cv_warn <<- c(cv_warn, conditionMessage(w))
+    invokeRestart("muffleWarning")
+  }
 )
 kv("wall", proc.time()[["elapsed"]] - t0)
+if (length(cv_warn) > 0) kv("cv_warnings", clean(cv_warn))
 if (inherits(cv, "error")) {
-  kv("cv_error", gsub("[[:space:]]+", "_", conditionMessage(cv)))
+  kv("cv_error", clean(conditionMessage(cv)))
 } else {
   full <- cv$glmnet.fit
   kv("cv_nlambda", length(cv$lambda))
@@ -64,7 +73,7 @@ fit0 <- tryCatch(
 beta <- array(NaN, c(d, K, A))
 a0 <- matrix(NaN, K, A)
 if (inherits(fit0, "error")) {
-  kv("fold_error", gsub("[[:space:]]+", "_", conditionMessage(fit0)))
+  kv("fold_error", clean(conditionMessage(fit0)))
 } else {
   nl <- length(fit0$lambda)
   kv("fold_nlambda", nl)

@@ -232,10 +232,11 @@ def glmnet(
           of the softmax curvature), ``1`` for ``family="gaussian"``, where the
           approximation is exact (a ridge with per-feature penalties).  For the
           logistic families ``v`` is evaluated at the solution and the fit repeated,
-          warm-started, until the penalty changes by less than ``1e-10`` (relative)
-          or 50 rounds: the fixed point of Wager's approximation with ``V`` frozen at
-          the solution.  The rounds are in ``fit.path["augment_rounds"]``; a fixed
-          point not reached warns and flags ``converged=False``.
+          warm-started (Anderson-accelerated), until the penalty changes by less than
+          ``1e-10`` (relative) or 50 rounds: the fixed point of Wager's approximation
+          with ``V`` frozen at the solution.  The rounds are in
+          ``fit.path["augment_rounds"]``; a fixed point not reached warns and flags
+          ``converged=False``.
 
     Returns
     -------

@@ -56,6 +56,65 @@ def test_solvers_under_array_api_strict(inner, family, loss):
     np.testing.assert_allclose(bs, bn, atol=1e-9)
 
 
+def _strict_prepared(xp, pp, lam=None):
+    def conv(a):
+        return None if a is None else xp.asarray(np.asarray(a))
+
+    prob = pp.prob
+    prob = dataclasses.replace(
+        prob, X=conv(prob.X), Y=conv(prob.Y), omega=conv(prob.omega), delta=conv(prob.delta),
+        iota=conv(prob.iota), scale=conv(prob.scale), xp=xp,
+        lam=conv(prob.lam if lam is None else lam),
+    )
+    return dataclasses.replace(pp, prob=prob)
+
+
+@pytest.mark.parametrize("inner", ["newton", "hessian", "kronecker"])
+@pytest.mark.parametrize("family", ["multinomial", "ova", "gaussian"])
+def test_elementwise_penalty_and_gaussian_family_under_array_api_strict(inner, family):
+    xps = pytest.importorskip("array_api_strict")
+    import array_api_compat.numpy as xpn
+
+    X, y = _data()
+    masks = np.stack([np.arange(X.shape[0]) % 3 != m for m in range(3)]).astype(float)
+    lam = np.random.default_rng(0).uniform(0.01, 0.5, size=(X.shape[1], 3, 3))  # (d, M, K)
+    pp = prepare(X, y, 3, family=family, batch_weights=masks, device="cpu")
+    out = []
+    for xp in (xps, xpn):
+        ppx = _strict_prepared(xp, pp, lam)
+        prob = ppx.prob
+        W, b = initial_point(ppx)
+        solver = CholeskyNewton() if inner == "newton" else NewtonCG(prob, preconditioner=inner)
+        st = minimize(prob, start(prob, W, b), solver, thresh=1e-10, maxit=50)
+        assert st.converged.all()
+        out.append((to_numpy(st.W), to_numpy(st.b)))
+    np.testing.assert_allclose(out[0][0], out[1][0], atol=1e-9)
+    np.testing.assert_allclose(out[0][1], out[1][1], atol=1e-9)
+
+
+@pytest.mark.parametrize("family,kind", [("multinomial", "dropout"), ("ova", "gaussian"),
+                                         ("gaussian", "dropout")])
+def test_quadratic_augmentation_fixed_point_under_array_api_strict(family, kind):
+    """Wager's penalty, its fixed point and the Anderson steps run in any namespace."""
+    xps = pytest.importorskip("array_api_strict")
+    import array_api_compat.numpy as xpn
+
+    from classdep.solvers.path import iter_path
+
+    X, y = _data()
+    masks = np.stack([np.arange(X.shape[0]) % 2 != m for m in range(2)]).astype(float)
+    pp = prepare(X, y, 3, family=family, batch_weights=masks, device="cpu", standardize=True,
+                 augment=dict(kind=kind, strength=0.3))
+    res = []
+    for xp in (xps, xpn):
+        sts = list(iter_path(_strict_prepared(xp, pp), np.array([0.1, 0.001]), solver="newton"))
+        res.append([(to_numpy(st.W), st.extra["augment_rounds"]) for _, st in sts])
+        assert all(st.converged.all() and st.extra["augment_converged"] for _, st in sts)
+    for (Ws, rs), (Wn, rn) in zip(res[0], res[1], strict=True):
+        np.testing.assert_allclose(Ws, Wn, atol=1e-9)
+        assert rs == rn
+
+
 @pytest.mark.gpu
 @pytest.mark.skipif(not gpu_available(), reason="needs CuPy and a CUDA device")
 def test_gpu_path_matches_cpu():

@@ -33,10 +33,15 @@ penalty stays separable across classes (Wager's full multinomial form,
 
 For the logistic families ``v`` depends on the fit.  The solver evaluates it at the
 current solution and refits with the updated penalty, warm-started, until the penalty
-changes by less than ``1e-10`` (relative, float64) or for at most 50 rounds: the
-result is the fixed point of Wager's approximation with ``V`` frozen at the
-solution, i.e. a point where the gradient of the penalized objective, with the penalty
-held at its value there, vanishes.  The number of rounds is reported per lambda.
+at the solution differs from the one it was fitted with by less than ``1e-10``
+(relative per batch member, float64; ``100`` unit roundoffs in float32) or for at most
+50 rounds: the result is the fixed point of Wager's approximation with ``V`` frozen at
+the solution, i.e. a point where the gradient of the penalized objective, with the
+penalty held at its value there, vanishes.  (It is not the minimizer of the
+approximation with ``V`` varying, whose gradient has a third-derivative term.)  The
+plain iteration contracts slowly at small lambda, so the next penalty comes from
+Anderson acceleration over the last rounds (:class:`Anderson`); the number of rounds
+is reported per lambda (typically 5 to 30; each costs about one Newton iteration).
 """
 
 from __future__ import annotations

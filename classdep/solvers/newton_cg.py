@@ -32,6 +32,10 @@ __all__ = ["NewtonCG"]
 # Above this many flops per preconditioner set-up (d K^3 per member), class-specific
 # penalties are approximated by their geometric mean inside the preconditioner.
 _MAX_BLOCK_FLOPS = 2e9
+# The Hessian preconditioner is formed at the first Newton iterate of each lambda and
+# formed anew when a CG solve took more than this many iterations (the iterate has moved
+# far from where it was formed, as after a large step along a coarse grid).
+_REBUILD_AFTER_CG = 25
 # The Hessian preconditioner sums over this many curvature-weighted samples per
 # coefficient (measured on Fashion-MNIST PCA-128: 4 keeps CG at ~5 per Newton step).
 _ROWS_PER_PARAMETER = 4
@@ -65,6 +69,7 @@ class NewtonCG:
         xp = prob.xp
         self.preconditioner = preconditioner
         self._hessian_for = None
+        self._last_cg = 0
         wbar = xp.mean(prob.omega, axis=1)
         C = prob.X.T @ (prob.X * wbar[:, None])
         self.s, self.U = eigh(xp, C)
@@ -128,9 +133,9 @@ class NewtonCG:
         xp = prob.xp
         dt = prob.X.dtype
         if self.preconditioner == "hessian":
-            # The exact Hessian at the first iterate of this lambda, factored once and
-            # reused by every later Newton step at the same lambda.
-            if self._hessian_for is not state:
+            # The Hessian at the first iterate of this lambda, factored once and reused
+            # by later Newton steps at the same lambda while CG stays short.
+            if self._hessian_for is not state or self._last_cg > _REBUILD_AFTER_CG:
                 rows = max(_ROWS_PER_PARAMETER * (prob.d + 1) * prob.K, 2000)
                 self._hf = HessianFactor(prob, state.ev.P, work_dtype=prob.xp.float32,
                                          max_rows=rows if rows < prob.n // 2 else None)
@@ -179,4 +184,5 @@ class NewtonCG:
             pb = zb + beta[:, None] * pb
             rz = rz_new
         state.work.cg_iterations += it
+        self._last_cg = it
         return SW, Sb
