@@ -12,12 +12,13 @@ from .exceptions import ConvergenceWarning, SeparationWarning
 from .generics import coef, confint, predict, summary
 from .glmnet_fit import GlmnetFit, glmnet
 from .plot import plot
-from .sweep import CVGlmnet, cv_glmnet
+from .sweep import CVGlmnet, CVGrid, cv_glmnet
 
 __version__ = "0.1.0"
 
 __all__ = [
     "CVGlmnet",
+    "CVGrid",
     "Classwise",
     "ConvergenceWarning",
     "GlmnetFit",

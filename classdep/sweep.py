@@ -22,10 +22,10 @@ from .backend import to_numpy
 from .glmnet_fit import GlmnetFit, _features_and_labels, glmnet
 from .metrics import classwise_dataset
 from .rtable import format_table
-from .solvers.path import iter_path, prepare
+from .solvers.path import iter_path, prepare, to_user_scale
 from .validation import check_choice, check_folds, check_labels
 
-__all__ = ["CVGlmnet", "cv_glmnet", "make_folds"]
+__all__ = ["CVGlmnet", "CVGrid", "cv_glmnet", "make_folds"]
 
 MEASURES = {"deviance": "Multinomial Deviance", "class": "Misclassification Error"}
 
@@ -257,49 +257,13 @@ def _fingerprint(X, codes, folds, lam, settings) -> str:
     return h.hexdigest()
 
 
-def cv_glmnet(
+def _cv_single(
     x, y=None, family: str = "multinomial", nfolds: int = 10, foldid=None, lambda_=None,
     nlambda: int = 100, lambda_min_ratio: float | None = None, type_measure: str = "deviance",
     weights=None, keep: bool = True, seed: int = 0, checkpoint=None, progress: bool = True,
     device: str = "auto", dtype=None, **glmnet_args: Any,
 ) -> CVGlmnet:
-    """Cross-validate a ridge multinomial path: R's ``cv.glmnet``, with every class scored.
-
-    Parameters
-    ----------
-    x, y, family, lambda_, nlambda, lambda_min_ratio, weights, device, dtype
-        As :func:`classdep.glmnet`; the lambda grid comes from the full-data fit, as in R.
-    nfolds : int
-        Number of folds, stratified by class (scikit-learn's ``StratifiedKFold``).
-    foldid : (n,) int, optional
-        R's fold numbers (1..nfolds) per sample; overrides ``nfolds``.
-    type_measure : {"deviance", "class"}
-        What ``cvm`` measures: multinomial deviance per sample, or misclassification.
-    keep : bool
-        Keep the out-of-fold per-sample losses and predictions (``oof``).
-    seed : int
-        Seed of the fold assignment.
-    checkpoint : path, optional
-        Folder in which each finished lambda is saved; rerunning the same call resumes
-        after the last saved lambda and ends with identical results.
-    progress : bool
-        A progress bar over lambdas (shown once the sweep has run a second).
-    **glmnet_args
-        Passed to the solver: ``loss``, ``tau``, ``gamma``, ``class_weight``,
-        ``penalty_factor``, ``standardize``, ``thresh``, ``maxit``, ``solver``, ...
-
-    Returns
-    -------
-    CVGlmnet
-        ``print(cv)`` is R's table; ``cv.lambda_min``, ``cv.lambda_1se``, ``cv.results``.
-
-    Examples
-    --------
-    >>> import classdep as cd
-    >>> cv = cd.cv_glmnet(cd.datasets.digits(), nfolds=3, nlambda=8, progress=False)
-    >>> cv.results["deviance"].dims
-    ('lambda', 'class', 'fold')
-    """
+    """One cross-validated path (no augmentation grid); see :func:`cv_glmnet`."""
     check_choice(type_measure, tuple(MEASURES), "type_measure")
     X, yy, names = _features_and_labels(x, y)
     codes, classes = check_labels(yy, X.shape[0])
@@ -315,7 +279,7 @@ def cv_glmnet(
                  **glmnet_args)
     lam = fit.lambda_
     masks = (folds[None, :] != np.arange(nf)[:, None]).astype(np.float64)
-    solver_keys = ("loss", "tau", "gamma", "class_weight", "standardize", "intercept")
+    solver_keys = ("loss", "tau", "gamma", "class_weight", "standardize", "intercept", "augment")
     pp = prepare(X, codes, K, weights=weights, batch_weights=masks, family=family, device=device,
                  dtype=dtype, **{k: glmnet_args[k] for k in solver_keys if k in glmnet_args})
     pf = glmnet_args.get("penalty_factor")
@@ -349,7 +313,12 @@ def cv_glmnet(
                            **{k: glmnet_args[k] for k in path_keys if k in glmnet_args}):
         jj = start + j
         Z = st.Z  # (n, M, K) raw logits of every sample under every fold's fit
-        Zo = to_numpy(Z)[np.arange(X.shape[0]), folds, :]  # each sample under the fit without it
+        if pp.augment is not None and pp.augment.method == "sample":
+            # the batch holds noisy copies: score the clean held-out samples
+            Wu, bu = to_user_scale(pp, st.W, st.b)
+            Zo = np.einsum("nd,dnk->nk", X, Wu[:, folds, :]) + bu[folds]
+        else:
+            Zo = to_numpy(Z)[np.arange(X.shape[0]), folds, :]  # each sample under the fit without it
         P = _response(Zo, family)
         block = dict(
             P=P.astype(np.float64),
@@ -368,6 +337,158 @@ def cv_glmnet(
         bar.close()
     return _assemble(blocks, fit, X, codes, classes, folds, nf, w, lam, type_measure, keep, family,
                      glmnet_args)
+
+
+def _augment_levels(x, augment):
+    """``(levels, coord)``: per level the features and the augment spec; None if no grid."""
+    stacked = isinstance(x, xr.DataArray) and "augment" in x.dims
+    if isinstance(x, xr.Dataset) and "X" in x and "augment" in x["X"].dims:
+        stacked = True
+    if augment is None and not stacked:
+        return None, None
+    if stacked:
+        if augment is not None:
+            raise ValueError("pass either feature sets along an 'augment' dim or augment=, not both.")
+        Xa = x["X"] if isinstance(x, xr.Dataset) else x
+        coord = Xa["augment"].values if "augment" in Xa.coords else np.arange(Xa.sizes["augment"])
+        levels = []
+        for i in range(Xa.sizes["augment"]):
+            xi = x.isel(augment=i) if isinstance(x, xr.Dataset) else Xa.isel(augment=i)
+            levels.append((xi, None))
+        return levels, coord
+    specs = augment if isinstance(augment, list | tuple) else [augment]
+    expanded = []
+    for sp in specs:
+        if isinstance(sp, dict) and np.ndim(sp.get("strength")) == 1:
+            expanded += [dict(sp, strength=float(v)) for v in sp["strength"]]
+        else:
+            expanded.append(sp)
+    if len(expanded) == 1 and not isinstance(augment, list | tuple) and np.ndim(augment.get("strength")) == 0:
+        return None, None  # a single spec is augmentation inside one fit, not a grid
+    strengths = [sp.get("strength") if isinstance(sp, dict) else None for sp in expanded]
+    kinds = {sp.get("kind") for sp in expanded if isinstance(sp, dict)}
+    coord = np.asarray(strengths, dtype=float) if len(kinds) == 1 and None not in strengths \
+        else np.arange(len(expanded))
+    return [(x, sp) for sp in expanded], coord
+
+
+def _cv_task(x, y, spec, args):
+    """One augmentation level (module-level so that Dask can ship it to a worker)."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # a worker's warnings would be lost; flags stay in results
+        return _cv_single(x, y, augment=spec, **args)
+
+
+@dataclass(repr=False)
+class CVGrid:
+    """Cross-validated paths over an augmentation grid.
+
+    ``results`` stacks every level's :attr:`CVGlmnet.results` along a leading ``augment``
+    dim; ``cvs[i]`` (or ``grid[i]``) is level ``i``'s :class:`CVGlmnet`.
+    """
+
+    augment: np.ndarray
+    cvs: list
+
+    def __getitem__(self, i: int) -> CVGlmnet:
+        return self.cvs[i]
+
+    def __len__(self) -> int:
+        return len(self.cvs)
+
+    @property
+    def results(self) -> xr.Dataset:
+        per = [cv.results.drop_attrs() if hasattr(cv.results, "drop_attrs") else cv.results
+               for cv in self.cvs]
+        out = xr.concat(per, dim="augment", coords="minimal", compat="override")
+        out = out.assign_coords(augment=self.augment)
+        out["lambda_min"] = ("augment", [cv.lambda_min for cv in self.cvs])
+        out["lambda_1se"] = ("augment", [cv.lambda_1se for cv in self.cvs])
+        return out
+
+    def __repr__(self) -> str:
+        rows = [("augment", "lambda_min", "Measure", "SE", "lambda_1se")]
+        for a, cv in zip(self.augment, self.cvs, strict=True):
+            j = cv.index["min"]
+            rows.append((f"{a:g}" if isinstance(a, float | np.floating) else str(a), f"{cv.lambda_min:.4g}",
+                         f"{cv.cvm.values[j]:.4g}", f"{cv.cvsd.values[j]:.4g}", f"{cv.lambda_1se:.4g}"))
+        head = f"Cross-validation over {len(self.cvs)} augmentation levels"
+        return "\n".join([head, ""] + format_table(rows))
+
+
+def cv_glmnet(
+    x, y=None, family: str = "multinomial", nfolds: int = 10, foldid=None, lambda_=None,
+    nlambda: int = 100, lambda_min_ratio: float | None = None, type_measure: str = "deviance",
+    weights=None, keep: bool = True, seed: int = 0, checkpoint=None, progress: bool = True,
+    device: str = "auto", dtype=None, augment=None, client=None, **glmnet_args: Any,
+) -> CVGlmnet | CVGrid:
+    """Cross-validate a ridge multinomial path: R's ``cv.glmnet``, with every class scored.
+
+    Parameters
+    ----------
+    x, y, family, lambda_, nlambda, lambda_min_ratio, weights, device, dtype
+        As :func:`classdep.glmnet`; the lambda grid comes from the full-data fit, as in R.
+    nfolds : int
+        Number of folds, stratified by class (scikit-learn's ``StratifiedKFold``).
+    foldid : (n,) int, optional
+        R's fold numbers (1..nfolds) per sample; overrides ``nfolds``.
+    type_measure : {"deviance", "class"}
+        What ``cvm`` measures: multinomial deviance per sample, or misclassification.
+    keep : bool
+        Keep the out-of-fold per-sample losses and predictions (``oof``).
+    seed : int
+        Seed of the fold assignment.
+    checkpoint : path, optional
+        Folder in which each finished lambda is saved; rerunning the same call resumes
+        after the last saved lambda and ends with identical results.
+    progress : bool
+        A progress bar over lambdas (shown once the sweep has run a second).
+    augment : dict or list of dicts, optional
+        Feature-space augmentation as the swept hyperparameter: a spec such as
+        ``dict(kind="dropout", strength=[0.1, 0.2, 0.4])`` (a list of strengths) or a
+        list of specs (see :mod:`classdep.solvers.augment`).  Alternatively pass ``x``
+        as a DataArray with dims (``augment``, ``sample``, ``feature``): feature sets
+        extracted under different augmentations.  Either way the result is a
+        :class:`CVGrid` whose ``results`` gain a leading ``augment`` dim.
+    client : dask.distributed.Client, optional
+        Run the augmentation levels as tasks on a Dask cluster; the results are
+        identical to the local run.
+    **glmnet_args
+        Passed to the solver: ``loss``, ``tau``, ``gamma``, ``class_weight``,
+        ``penalty_factor``, ``standardize``, ``thresh``, ``maxit``, ``solver``, ...
+
+    Returns
+    -------
+    CVGlmnet
+        ``print(cv)`` is R's table; ``cv.lambda_min``, ``cv.lambda_1se``, ``cv.results``.
+
+    Examples
+    --------
+    >>> import classdep as cd
+    >>> cv = cd.cv_glmnet(cd.datasets.digits(), nfolds=3, nlambda=8, progress=False)
+    >>> cv.results["deviance"].dims
+    ('lambda', 'class', 'fold')
+    """
+    args = dict(family=family, nfolds=nfolds, foldid=foldid, lambda_=lambda_, nlambda=nlambda,
+                lambda_min_ratio=lambda_min_ratio, type_measure=type_measure, weights=weights,
+                keep=keep, seed=seed, device=device, dtype=dtype, **glmnet_args)
+    levels, coord = _augment_levels(x, augment)
+    if levels is None:
+        return _cv_single(x, y, augment=augment, checkpoint=checkpoint, progress=progress, **args)
+    if lambda_ is None:
+        raise ValueError("an augmentation grid needs a shared lambda_ grid: pass lambda_=np.geomspace(...).")
+    if checkpoint is not None:
+        raise ValueError("checkpoint= applies to one path; checkpoint each level by calling cv_glmnet "
+                         "per level.")
+    args["progress"] = False
+    if client is not None:
+        futures = [client.submit(_cv_task, xi, y, sp, args, pure=False) for xi, sp in levels]
+        cvs = client.gather(futures)
+    else:
+        cvs = [_cv_task(xi, y, sp, args) for xi, sp in levels]
+    return CVGrid(np.asarray(coord), list(cvs))
 
 
 def _response(Z: np.ndarray, family: str) -> np.ndarray:
