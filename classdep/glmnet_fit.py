@@ -145,6 +145,18 @@ class GlmnetFit:
         """Write the fit (coefficients, diagnostics, settings) to a netCDF file."""
         self.path.to_netcdf(path)
 
+    def to_zarr(self, path) -> None:
+        """Write the fit to a zarr store (format 2, whose strings round-trip exactly)."""
+        self.path.to_zarr(path, mode="w", zarr_format=2)
+
+    @classmethod
+    def from_zarr(cls, path) -> GlmnetFit:
+        """Read a fit written by :meth:`to_zarr`."""
+        ds = xr.open_zarr(path, zarr_format=2).load()
+        if ds.attrs.get("classdep_object") != "GlmnetFit":
+            raise ValueError(f"{path} does not hold a classdep GlmnetFit (written by fit.to_zarr).")
+        return cls(ds)
+
     @classmethod
     def from_netcdf(cls, path) -> GlmnetFit:
         """Read a fit written by :meth:`to_netcdf` (no training data: ``exact=True`` needs x, y)."""

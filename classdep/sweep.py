@@ -165,6 +165,28 @@ class CVGlmnet:
             self.oof.to_netcdf(path, mode="a", group="oof")
         self.fit.path.to_netcdf(path, mode="a", group="fit")
 
+    def to_zarr(self, path) -> None:
+        """Write results, out-of-fold data and the full-data path to a zarr store (groups)."""
+        self.results.to_zarr(path, mode="w", group="results", zarr_format=2)
+        if self.oof is not None:
+            self.oof.to_zarr(path, mode="a", group="oof", zarr_format=2)
+        self.fit.path.to_zarr(path, mode="a", group="fit", zarr_format=2)
+
+    @classmethod
+    def from_zarr(cls, path) -> CVGlmnet:
+        """Read a CV object written by :meth:`to_zarr`."""
+        def load(group):
+            return xr.open_zarr(path, group=group, zarr_format=2).load()
+
+        res = load("results")
+        if res.attrs.get("classdep_object") != "CVGlmnet":
+            raise ValueError(f"{path} does not hold a classdep CVGlmnet (written by cv.to_zarr).")
+        try:
+            oof = load("oof")
+        except (OSError, KeyError, FileNotFoundError):
+            oof = None
+        return cls(res, oof, GlmnetFit(load("fit")), None if oof is None else oof["fold"].values)
+
     @classmethod
     def from_netcdf(cls, path) -> CVGlmnet:
         """Read a CV object written by :meth:`to_netcdf`."""

@@ -113,6 +113,9 @@ def test_netcdf_round_trip_is_exact(fit, tmp_path):
         cd.GlmnetFit.from_netcdf(other)
     with pytest.raises(ValueError, match="exact=True"):
         cd.coef(back, s=0.01, exact=True)
+    store = tmp_path / "fit.zarr"
+    fit.to_zarr(store)
+    xr.testing.assert_identical(cd.GlmnetFit.from_zarr(store).path, fit.path)
 
 
 def test_dataset_input_with_feature_names(data):

@@ -171,6 +171,12 @@ def test_r_foldid_and_round_trip(mixture, tmp_path):
     xr.testing.assert_identical(a.results, b.results)
     xr.testing.assert_identical(a.oof, b.oof)
     assert repr(a) == repr(b)
+    store = tmp_path / "cv.zarr"
+    a.to_zarr(store)
+    c = cd.CVGlmnet.from_zarr(store)
+    xr.testing.assert_identical(a.results, c.results)
+    xr.testing.assert_identical(a.oof, c.oof)
+    xr.testing.assert_identical(a.fit.path, c.fit.path)
 
 
 def test_bad_cv_inputs(mixture):
