@@ -405,14 +405,15 @@ def _cv_task(x, y, spec, args):
 
 @dataclass(repr=False)
 class CVGrid:
-    """Cross-validated paths over an augmentation grid.
+    """Cross-validated paths over an augmentation grid, or repeated with other folds.
 
     ``results`` stacks every level's :attr:`CVGlmnet.results` along a leading ``augment``
-    dim; ``cvs[i]`` (or ``grid[i]``) is level ``i``'s :class:`CVGlmnet`.
+    (or ``repeat``) dim; ``cvs[i]`` (or ``grid[i]``) is level ``i``'s :class:`CVGlmnet`.
     """
 
-    augment: np.ndarray
+    augment: np.ndarray  # coordinate of the grid's leading dim
     cvs: list
+    dim: str = "augment"
 
     def __getitem__(self, i: int) -> CVGlmnet:
         return self.cvs[i]
@@ -424,19 +425,20 @@ class CVGrid:
     def results(self) -> xr.Dataset:
         per = [cv.results.drop_attrs() if hasattr(cv.results, "drop_attrs") else cv.results
                for cv in self.cvs]
-        out = xr.concat(per, dim="augment", coords="minimal", compat="override")
-        out = out.assign_coords(augment=self.augment)
-        out["lambda_min"] = ("augment", [cv.lambda_min for cv in self.cvs])
-        out["lambda_1se"] = ("augment", [cv.lambda_1se for cv in self.cvs])
+        out = xr.concat(per, dim=self.dim, coords="minimal", compat="override")
+        out = out.assign_coords({self.dim: self.augment})
+        out["lambda_min"] = (self.dim, [cv.lambda_min for cv in self.cvs])
+        out["lambda_1se"] = (self.dim, [cv.lambda_1se for cv in self.cvs])
         return out
 
     def __repr__(self) -> str:
-        rows = [("augment", "lambda_min", "Measure", "SE", "lambda_1se")]
+        rows = [(self.dim, "lambda_min", "Measure", "SE", "lambda_1se")]
         for a, cv in zip(self.augment, self.cvs, strict=True):
             j = cv.index["min"]
             rows.append((f"{a:g}" if isinstance(a, float | np.floating) else str(a), f"{cv.lambda_min:.4g}",
                          f"{cv.cvm.values[j]:.4g}", f"{cv.cvsd.values[j]:.4g}", f"{cv.lambda_1se:.4g}"))
-        head = f"Cross-validation over {len(self.cvs)} augmentation levels"
+        what = "augmentation levels" if self.dim == "augment" else "repeats (fold seeds)"
+        head = f"Cross-validation over {len(self.cvs)} {what}"
         return "\n".join([head, ""] + format_table(rows))
 
 
@@ -444,7 +446,8 @@ def cv_glmnet(
     x, y=None, family: str = "multinomial", nfolds: int = 10, foldid=None, lambda_=None,
     nlambda: int = 100, lambda_min_ratio: float | None = None, type_measure: str = "deviance",
     weights=None, keep: bool = True, seed: int = 0, checkpoint=None, progress: bool = True,
-    device: str = "auto", dtype=None, augment=None, client=None, **glmnet_args: Any,
+    device: str = "auto", dtype=None, augment=None, client=None, nrepeats: int = 1,
+    **glmnet_args: Any,
 ) -> CVGlmnet | CVGrid:
     """Cross-validate a ridge multinomial path: R's ``cv.glmnet``, with every class scored.
 
@@ -474,9 +477,12 @@ def cv_glmnet(
         as a DataArray with dims (``augment``, ``sample``, ``feature``): feature sets
         extracted under different augmentations.  Either way the result is a
         :class:`CVGrid` whose ``results`` gain a leading ``augment`` dim.
+    nrepeats : int
+        Repeated cross-validation: ``nrepeats`` fold assignments (seeds ``seed``,
+        ``seed + 1``, ...), returned as a :class:`CVGrid` with a leading ``repeat`` dim.
     client : dask.distributed.Client, optional
-        Run the augmentation levels as tasks on a Dask cluster; the results are
-        identical to the local run.
+        Run the augmentation levels (or repeats) as tasks on a Dask cluster; the
+        results are identical to the local run.
     **glmnet_args
         Passed to the solver: ``loss``, ``tau``, ``gamma``, ``class_weight``,
         ``penalty_factor``, ``standardize``, ``thresh``, ``maxit``, ``solver``, ...
@@ -496,7 +502,16 @@ def cv_glmnet(
     args = dict(family=family, nfolds=nfolds, foldid=foldid, lambda_=lambda_, nlambda=nlambda,
                 lambda_min_ratio=lambda_min_ratio, type_measure=type_measure, weights=weights,
                 keep=keep, seed=seed, device=device, dtype=dtype, **glmnet_args)
+    if int(nrepeats) != nrepeats or nrepeats < 1:
+        raise ValueError(f"nrepeats={nrepeats!r} must be a positive integer.")
     levels, coord = _augment_levels(x, augment)
+    dim = "augment"
+    if nrepeats > 1:
+        if levels is not None:
+            raise ValueError("nrepeats > 1 with an augmentation grid: run one grid per repeat instead.")
+        if foldid is not None:
+            raise ValueError("nrepeats > 1 draws new folds per repeat; it cannot be combined with foldid.")
+        levels, coord, dim = [(x, augment)] * int(nrepeats), np.arange(int(nrepeats)), "repeat"
     if levels is None:
         return _cv_single(x, y, augment=augment, checkpoint=checkpoint, progress=progress, **args)
     if lambda_ is None:
@@ -505,12 +520,14 @@ def cv_glmnet(
         raise ValueError("checkpoint= applies to one path; checkpoint each level by calling cv_glmnet "
                          "per level.")
     args["progress"] = False
+    per = [dict(args, seed=seed + i) if dim == "repeat" else args for i in range(len(levels))]
     if client is not None:
-        futures = [client.submit(_cv_task, xi, y, sp, args, pure=False) for xi, sp in levels]
+        futures = [client.submit(_cv_task, xi, y, sp, a, pure=False)
+                   for (xi, sp), a in zip(levels, per, strict=True)]
         cvs = client.gather(futures)
     else:
-        cvs = [_cv_task(xi, y, sp, args) for xi, sp in levels]
-    return CVGrid(np.asarray(coord), list(cvs))
+        cvs = [_cv_task(xi, y, sp, a) for (xi, sp), a in zip(levels, per, strict=True)]
+    return CVGrid(np.asarray(coord), list(cvs), dim)
 
 
 def _response(Z: np.ndarray, family: str) -> np.ndarray:

@@ -85,3 +85,15 @@ def test_dask_localcluster_gives_identical_results(data):
         remote = cd.cv_glmnet(data, nfolds=3, lambda_=LAMS, progress=False, augment=spec, client=client)
     for v in ("deviance", "recall", "cvm", "confusion"):
         np.testing.assert_allclose(remote.results[v].values, local.results[v].values, rtol=1e-12, atol=0)
+
+
+def test_repeated_cv_uses_new_folds_per_repeat(data):
+    grid = cd.cv_glmnet(data, nfolds=3, lambda_=LAMS, progress=False, nrepeats=3, seed=5)
+    assert grid.results["deviance"].dims[0] == "repeat"
+    for i in range(3):
+        single = cd.cv_glmnet(data, nfolds=3, lambda_=LAMS, progress=False, seed=5 + i)
+        np.testing.assert_array_equal(grid[i].foldid, single.foldid)
+        np.testing.assert_allclose(grid[i].cvm.values, single.cvm.values, rtol=1e-12)
+    assert not np.array_equal(grid[0].foldid, grid[1].foldid)
+    with pytest.raises(ValueError, match="nrepeats"):
+        cd.cv_glmnet(data, nfolds=3, lambda_=LAMS, progress=False, nrepeats=0)
