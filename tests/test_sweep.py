@@ -100,7 +100,7 @@ def test_classwise_optima_track_the_truth(cv, mixture):
     assert abs(int(np.nonzero(lam == cv.lambda_min)[0][0]) - j_true) <= 2
 
 
-def test_classwise_regret_recomputed(cv):
+def test_classwise_regret_recomputed(cv, tmp_path):
     cw = cd.classwise(cv, null=50, seed=1)
     D = cv.results["deviance"].sum("fold").values  # (lambda, class)
     jg = D.sum(axis=1).argmin()
@@ -124,6 +124,10 @@ def test_classwise_regret_recomputed(cv):
     assert cw.table.attrs["null_q95"] >= cw.table.attrs["null_mean"] > 0
     text = repr(cw)
     assert "regret" in text and "cross-fitted" in text
+    cw.to_netcdf(tmp_path / "cw.nc")
+    back = cd.Classwise.from_netcdf(tmp_path / "cw.nc")
+    xr.testing.assert_identical(back.table, cw.table)
+    assert repr(back) == text
     first = text.splitlines()[3].split()[0]
     assert first == str(cw.table["class"].values[np.argmax(reg)])  # sorted by regret
 

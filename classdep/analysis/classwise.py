@@ -94,6 +94,21 @@ class Classwise:
     def regret(self) -> xr.DataArray:
         return self.table["regret"]
 
+    def to_netcdf(self, path) -> None:
+        """Write the table and the curves to one netCDF file."""
+        xr.Dataset({"curve": self.curves}, attrs={"classdep_object": "Classwise"}).to_netcdf(
+            path, mode="w", group="curves")
+        self.table.to_netcdf(path, mode="a", group="table")
+
+    @classmethod
+    def from_netcdf(cls, path) -> Classwise:
+        """Read a result written by :meth:`to_netcdf`."""
+        with xr.open_dataset(path, group="curves") as c, xr.open_dataset(path, group="table") as t:
+            c, t = c.load(), t.load()
+        if c.attrs.get("classdep_object") != "Classwise":
+            raise ValueError(f"{path} does not hold a classdep Classwise (written by cw.to_netcdf).")
+        return cls(t, c["curve"].rename(t.attrs["measure"]))
+
     def __repr__(self) -> str:
         t = self.table
         a = t.attrs
