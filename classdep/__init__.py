@@ -7,7 +7,7 @@ The R-like face of the toolkit: ``glmnet`` fits a ridge-penalized multinomial pa
 from __future__ import annotations
 
 from . import backend, datasets, validation
-from .analysis import Classwise, assess, classwise, oracle_gain
+from .analysis import Boot, BootCI, Classwise, assess, boot, boot_ci, classwise, confset, oracle_gain
 from .exceptions import ConvergenceWarning, SeparationWarning
 from .generics import coef, confint, predict, summary
 from .glmnet_fit import GlmnetFit, glmnet
@@ -17,13 +17,18 @@ from .sweep import CVGlmnet, CVGrid, cv_glmnet
 __version__ = "0.1.0"
 
 __all__ = [
+    "Boot",
+    "BootCI",
     "CVGlmnet",
     "CVGrid",
     "Classwise",
     "ConvergenceWarning",
     "GlmnetFit",
     "assess",
+    "boot",
+    "boot_ci",
     "classwise",
+    "confset",
     "cv_glmnet",
     "oracle_gain",
     "SeparationWarning",

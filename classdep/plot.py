@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from .analysis.bootstrap import TYPES, BootCI
 from .analysis.classwise import Classwise
 from .glmnet_fit import GlmnetFit
 from .sweep import CVGlmnet
@@ -131,4 +132,38 @@ def _(cw: Classwise, ax=None):
                  fontsize=9)
     ax.figure.colorbar(im, ax=ax, label="relative excess (clipped)", extend="max")
     ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.18), ncol=2, frameon=False)
+    return ax.figure
+
+
+@plot.register
+def _(ci: BootCI, ax=None):
+    """Forest plot of a :class:`~classdep.BootCI`: every class's estimate with its interval,
+    classes sorted by the estimate, the global optimum (or zero, for the regret) as a
+    vertical line; a log-lambda axis for ``lambda_opt``."""
+    import matplotlib.pyplot as plt
+
+    a = ci.ci.attrs
+    t0 = ci.t0.values
+    lo, hi = ci.ci.sel(bound="lower").values, ci.ci.sel(bound="upper").values
+    order = np.argsort(t0, kind="stable")
+    classes = [str(c) for c in ci.t0["class"].values[order]]
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(6, 0.3 * len(classes) + 1.6), constrained_layout=True)
+    y = np.arange(len(classes))
+    ax.hlines(y, lo[order], hi[order], color="tab:blue", lw=1.5)
+    ax.plot(t0[order], y, "o", color="tab:blue", ms=4, label="class estimate")
+    if a["statistic"] == "lambda_opt" and ci.t0_global is not None:
+        ax.axvline(float(ci.t0_global), color="k", ls="--", lw=1, label="global optimum")
+        if ci.ci_global is not None:
+            ax.axvspan(*ci.ci_global.values, color="0.85", zorder=0, label="its interval")
+    elif a["statistic"] == "regret":
+        ax.axvline(0.0, color="k", ls="--", lw=1)
+    if a["log"]:
+        ax.set_xscale("log")
+    ax.set_yticks(y, classes, fontsize=7)
+    ax.set_ylabel("class")
+    ax.set_xlabel("lambda" if a["statistic"] == "lambda_opt" else a["statistic"])
+    ax.set_title(f"{100 * a['conf']:g}% {TYPES[a['type']]} intervals of {a['statistic']} "
+                 f"(estimator '{a['estimator']}')", fontsize=9)
+    ax.legend(fontsize=7, loc="best")
     return ax.figure
