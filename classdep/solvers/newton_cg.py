@@ -20,6 +20,8 @@ approximation; the ``"hessian"`` preconditioner includes it exactly.
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 
 from ..backend import eigh, to_numpy
@@ -36,6 +38,9 @@ _MAX_BLOCK_FLOPS = 2e9
 # formed anew when a CG solve took more than this many iterations (the iterate has moved
 # far from where it was formed, as after a large step along a coarse grid).
 _REBUILD_AFTER_CG = 25
+# Smallest CG forcing term when Hessian-vector products run in float32 (their relative
+# error is ~1e-7; asking CG for less would only burn iterations).
+_ETA_FLOOR_MIXED = 1e-6
 # The Hessian preconditioner sums over this many curvature-weighted samples per
 # coefficient (measured on Fashion-MNIST PCA-128: 4 keeps CG at ~5 per Newton step).
 _ROWS_PER_PARAMETER = 4
@@ -65,8 +70,14 @@ class NewtonCG:
 
     name = "newton-cg"
 
-    def __init__(self, prob: Problem, maxcg: int = 250, preconditioner: str = "kronecker"):
+    def __init__(self, prob: Problem, maxcg: int = 250, preconditioner: str = "kronecker",
+                 mixed: bool | None = None):
         xp = prob.xp
+        # Hessian-vector products in float32 for a float64 problem: CG needs them only to
+        # the forcing tolerance (>= 1e-6 here), they are memory-bound, and float32 halves
+        # the traffic.  Gradients, line search and convergence stay in float64.
+        self.mixed = (prob.X.dtype == xp.float64) if mixed is None else mixed
+        self._p32_for = self._P32_for = None
         self.preconditioner = preconditioner
         self._hessian_for = None
         self._last_cg = 0
@@ -128,6 +139,27 @@ class NewtonCG:
             return self._hf.solve(rW, rb)
         return self._apply(xp, pre, rW, rb)
 
+    def _hessp(self, prob: Problem, state: State, V, vb):
+        """Hessian-vector product; in float32 when ``mixed`` (see the class notes)."""
+        if not self.mixed:
+            return hessp(prob, state.ev.P, V, vb)
+        xp = prob.xp
+        f32 = xp.float32
+        if self._p32_for is not prob.X:
+            # X, Y and the weights are the same for every lambda: cast them once
+            self._p32 = dataclasses.replace(
+                prob, X=xp.astype(prob.X, f32), Y=xp.astype(prob.Y, f32), omega=xp.astype(prob.omega, f32),
+                delta=None if prob.delta is None else xp.astype(prob.delta, f32),
+                iota=None if prob.iota is None else xp.astype(prob.iota, f32),
+                scale=None if prob.scale is None else xp.astype(prob.scale, f32))
+            self._p32_for = prob.X
+        if self._P32_for is not state.ev:
+            self._P32 = xp.astype(state.ev.P, f32)
+            self._P32_for = state.ev
+        p32 = dataclasses.replace(self._p32, lam=xp.astype(prob.lam, f32))
+        HW, Hb = hessp(p32, self._P32, xp.astype(V, f32), xp.astype(vb, f32))
+        return xp.astype(HW, prob.X.dtype), xp.astype(Hb, prob.X.dtype)
+
     # -- the CG loop ------------------------------------------------------------------
     def __call__(self, prob: Problem, state: State):
         xp = prob.xp
@@ -151,7 +183,7 @@ class NewtonCG:
         # Forcing term (Eisenstat-Walker flavour): loose far from the optimum, tight near
         # it, so that the last Newton step keeps quadratic convergence.
         prev_gap = np.where(np.isfinite(state.gap), state.gap, 1.0)
-        eta = np.clip(np.sqrt(np.maximum(prev_gap, 0.0)), 1e-8, 0.1)
+        eta = np.clip(np.sqrt(np.maximum(prev_gap, 0.0)), _ETA_FLOOR_MIXED if self.mixed else 1e-8, 0.1)
         target = eta * gnorm
         SW = xp.zeros_like(rW)
         Sb = xp.zeros_like(rb)
@@ -162,7 +194,7 @@ class NewtonCG:
         it = 0
         while running.any() and it < self.maxcg:
             it += 1
-            HW, Hb = hessp(prob, state.ev.P, pW, pb)
+            HW, Hb = self._hessp(prob, state, pW, pb)
             state.work.products += 2
             pHp = xp.sum(pW * HW, axis=(0, 2)) + xp.sum(pb * Hb, axis=1)
             run = xp.asarray(running.astype(np.float64), dtype=dt)
