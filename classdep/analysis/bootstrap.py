@@ -985,6 +985,18 @@ def _(cv: CVGlmnet, conf: float = 0.95, type: str = "perc", **kwargs) -> xr.Data
 
 
 @confint.register
-def _(cw: Classwise, **kwargs):
-    raise TypeError("a Classwise result keeps the pooled curves, not the per-sample losses a bootstrap "
-                    "resamples: use confint(cv) on the CVGlmnet it came from, or boot_ci(boot(cv)).")
+def _(cw: Classwise, conf: float = 0.95, type: str = "perc", **kwargs) -> xr.DataArray:  # noqa: A002
+    """Intervals for every class's optimum of ``cw``: ``boot_ci(boot(cw.cv, **kwargs), conf, type).ci``.
+
+    ``cw`` keeps a reference to the sweep it came from (not saved by ``to_netcdf``).
+    """
+    if cw.cv is None:
+        raise ValueError("this Classwise holds no reference to its CVGlmnet (e.g. it was read with "
+                         "Classwise.from_netcdf): the bootstrap resamples the sweep's per-sample losses, so "
+                         "use confint(cv) or boot_ci(boot(cv)) on the CVGlmnet itself.")
+    measure = cw.table.attrs.get("measure", "deviance")
+    if measure != "deviance":
+        raise ValueError(f"confint(cw) bootstraps the per-class deviance optimum; cw was computed with "
+                         f"measure={measure!r}, whose optima it would not match. Use "
+                         "classwise(cv, measure='deviance').")
+    return boot_ci(boot(cw.cv, **kwargs), conf=conf, type=type).ci

@@ -16,7 +16,8 @@ Two corrections are reported beside it (REFERENCES.md §6):
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import xarray as xr
@@ -80,10 +81,16 @@ def _regret(cur, glob, lam, larger, cur_eval=None):
 
 @dataclass(repr=False)
 class Classwise:
-    """Class-wise optima and regret: ``table`` over ``class``, ``curves`` over (lambda, class)."""
+    """Class-wise optima and regret: ``table`` over ``class``, ``curves`` over (lambda, class).
+
+    ``cv`` is the :class:`~classdep.CVGlmnet` the result was computed from, kept (not
+    written by :meth:`to_netcdf`) so that ``confint(cw)`` can bootstrap its per-sample
+    losses; None for a result read from disk.
+    """
 
     table: xr.Dataset
     curves: xr.DataArray
+    cv: Any = field(default=None, repr=False, compare=False)
 
     @property
     def lambda_opt(self) -> xr.DataArray:
@@ -216,7 +223,7 @@ def classwise(cv: CVGlmnet, measure: str = "deviance", debias: str | None = "cro
     table.attrs = attrs
     curves = xr.DataArray(cur, dims=("lambda", "class"),
                           coords={"lambda": lam, "class": res["class"].values}, name=measure)
-    return Classwise(table, curves)
+    return Classwise(table, curves, cv)
 
 
 def _null(cv: CVGlmnet, measure, lam, larger, reps, seed) -> dict:

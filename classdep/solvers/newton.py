@@ -8,6 +8,8 @@ solver (:mod:`classdep.solvers.newton_cg`) for mid-sized problems.
 
 from __future__ import annotations
 
+import numpy as np
+
 from ..backend import cho_factor, cho_solve
 from .driver import State
 from .objective import Problem, hessian_blocks
@@ -23,6 +25,40 @@ def hessian_bytes(n: int, d: int, K: int, M: int, family: str, itemsize: int = 8
     return itemsize * (M * K * D1 * D1 + n * D1)
 
 
+def _cho_factor_jittered(xp, H, approximate: bool):
+    """Cholesky factors; an approximate Hessian (float32 sums, sampled rows) that lost
+    definiteness to rounding gets a diagonal shift of a few float32 roundoffs, doubled
+    until the factorization succeeds.  The exact Hessian is positive definite and is
+    factored as it is."""
+    try:
+        f = cho_factor(xp, H)
+        if not approximate or _finite(xp, f):
+            return f
+    except np.linalg.LinAlgError:
+        if not approximate:
+            raise
+    diag = xp.linalg.diagonal(H)
+    shift = 16 * float(np.finfo(np.float32).eps) * xp.max(xp.abs(diag), axis=-1)
+    eye = xp.eye(H.shape[-1], dtype=H.dtype)
+    for _ in range(30):
+        try:
+            f = cho_factor(xp, H + shift[:, None, None] * eye)
+            if _finite(xp, f):
+                return f
+        except np.linalg.LinAlgError:
+            pass
+        shift = 2 * shift
+    raise np.linalg.LinAlgError("the Hessian preconditioner could not be factored; pass "
+                                "preconditioner='kronecker'.")
+
+
+def _finite(xp, factor) -> bool:
+    kind, f = factor
+    if kind == "numpy":
+        return True  # LAPACK raised already if it failed
+    return bool(xp.all(xp.isfinite(f)))  # cuSOLVER returns NaN instead of raising
+
+
 class HessianFactor:
     """Cholesky factors of the exact Hessian of every member, and solves with them."""
 
@@ -33,7 +69,7 @@ class HessianFactor:
         d, K, M = prob.d, prob.K, prob.M
         if self.per_class:
             H = xp.reshape(H, (M * K, d + 1, d + 1))
-        self.factor = cho_factor(xp, H)
+        self.factor = _cho_factor_jittered(xp, H, approximate=bool(approx))
 
     def solve(self, gW, gb):
         """``H^{-1} [gW; gb]`` laid out like (gW (d, M, K), gb (M, K))."""
