@@ -21,7 +21,8 @@ from .generics import coef, predict, summary
 from .rtable import format_table
 from .solvers.augment import check_augment
 from .solvers.losses import LOSSES
-from .solvers.path import FAMILIES, PRECONDITIONERS, SOLVERS, fit_path
+from .solvers.path import PRECONDITIONERS, SOLVERS, fit_path
+from .solvers.prepare import FAMILIES
 from .validation import check_choice, check_class_names, check_labels, check_lambda, check_matrix
 
 __all__ = ["GlmnetFit", "glmnet"]

@@ -22,7 +22,8 @@ from .backend import to_numpy
 from .glmnet_fit import GlmnetFit, _features_and_labels, glmnet
 from .metrics import classwise_dataset
 from .rtable import format_table
-from .solvers.path import iter_path, prepare, to_user_scale
+from .solvers.path import iter_path
+from .solvers.prepare import prepare, to_user_scale
 from .validation import check_choice, check_folds, check_labels
 
 __all__ = ["CVGlmnet", "CVGrid", "cv_glmnet", "make_folds"]

@@ -12,7 +12,8 @@ from classdep.backend import gpu_available, to_numpy
 from classdep.solvers.driver import minimize, start
 from classdep.solvers.newton import CholeskyNewton
 from classdep.solvers.newton_cg import NewtonCG
-from classdep.solvers.path import fit_path, initial_point, prepare
+from classdep.solvers.path import fit_path
+from classdep.solvers.prepare import initial_point, prepare
 
 
 def _data(seed=0, n=240, d=4, K=3):

@@ -17,7 +17,8 @@ from classdep.solvers.losses import logit_adjustments
 from classdep.solvers.newton import CholeskyNewton
 from classdep.solvers.newton_cg import NewtonCG
 from classdep.solvers.objective import evaluate, hessian_blocks, hessp
-from classdep.solvers.path import fit_path, initial_point, prepare
+from classdep.solvers.path import fit_path
+from classdep.solvers.prepare import initial_point, prepare
 
 SOLVERS = [("newton", "auto"), ("newton-cg", "hessian"), ("newton-cg", "kronecker")]
 

@@ -16,19 +16,18 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..backend import asarray, default_dtype, namespace, resolve_device, to_numpy
+from ..backend import to_numpy
 from ..exceptions import ConvergenceWarning, SeparationWarning
-from ..validation import check_choice, check_lambda, check_matrix, check_weights
-from .augment import MAX_ROUNDS, Anderson, Augment, QuadraticPenalty, check_augment, noisy_copies
+from ..validation import check_choice, check_lambda
+from .augment import MAX_ROUNDS, Anderson, QuadraticPenalty
 from .driver import State, Work, machine_eps, minimize, start
-from .losses import logit_adjustments
 from .newton import CholeskyNewton, hessian_bytes
 from .newton_cg import NewtonCG
 from .objective import Problem, evaluate
+from .prepare import Prepared, initial_point, prepare, to_user_scale
 
 __all__ = ["PathFit", "fit_path", "iter_path", "prepare", "lambda_grid", "choose_solver"]
 
-FAMILIES = ("multinomial", "ova", "gaussian")
 SOLVERS = ("auto", "newton", "newton-cg")
 # Coefficient vectors up to this length get the exact Newton solver under "auto": a
 # Hessian costs about (d+1)K / 4 Hessian-vector products, and those need no CG.
@@ -37,21 +36,6 @@ PRECONDITIONERS = ("auto", "hessian", "kronecker")
 
 # glmnet's ridge convention: lambda_max is the lasso lambda_max at alpha = 1e-3.
 _RIDGE_ALPHA = 1e-3
-
-
-@dataclass
-class Prepared:
-    """A problem ready for the path, plus what maps solutions back to the user's scale."""
-
-    prob: Problem
-    center: np.ndarray  # (d,) subtracted feature means
-    sd: np.ndarray  # (d,) feature scales (ones unless standardize)
-    counts: np.ndarray  # (K,) weighted class counts over all samples
-    delta: np.ndarray | None
-    iota: np.ndarray | None
-    ldt: np.ndarray | None
-    device: str
-    augment: Augment | None = None  # validated spec; "sample" copies are already stacked
 
 
 @dataclass
@@ -74,142 +58,6 @@ class PathFit:
     work: list[Work] = field(default_factory=list)
     # (L,) refits of the quadratic augmentation's fixed point per lambda (None without it)
     augment_rounds: np.ndarray | None = None
-
-
-def prepare(
-    X, codes, n_classes: int, *, weights=None, batch_weights=None, family="multinomial",
-    loss="ce", tau=1.0, gamma=0.3, class_weight=None, standardize=False, intercept=True,
-    device="auto", dtype=None, response=None, augment=None,
-) -> Prepared:
-    """Validate, centre (and scale) the features and move everything to ``device``.
-
-    ``family="gaussian"`` fits least squares on the one-hot labels, or on a real-valued
-    ``response`` (n, n_classes) when one is given (``codes`` may then be None).
-    ``augment`` (see :mod:`classdep.solvers.augment`): with ``method="sample"`` the
-    noised copies are stacked here (centring and scaling use the clean features), with
-    ``method="quadratic"`` the spec is kept for :func:`iter_path`.
-    """
-    check_choice(family, FAMILIES, "family")
-    aug = check_augment(augment)
-    Xn = check_matrix(X)
-    n, d = Xn.shape
-    K = int(n_classes)
-    if response is not None:
-        if family != "gaussian":
-            raise ValueError(f"response= (a real-valued matrix) needs family='gaussian', not {family!r}.")
-        Yr = np.asarray(response, dtype=np.float64)
-        if Yr.shape != (n, K):
-            raise ValueError(f"response must have shape ({n}, {K}) (samples, responses); got {Yr.shape}.")
-        if not np.isfinite(Yr).all():
-            raise ValueError("response has NaN or inf values.")
-    elif codes is None:
-        raise ValueError("y is missing: pass the labels (or response= with family='gaussian').")
-    if family == "gaussian" and loss != "ce":
-        raise ValueError(f"loss={loss!r} adjusts logits; family='gaussian' takes loss='ce' only.")
-    if codes is not None:
-        codes = np.asarray(codes)
-        if codes.shape != (n,):
-            raise ValueError(f"y has {codes.shape[0]} labels but x has {n} samples; they must match.")
-    w = check_weights(weights, n)
-    if class_weight is not None:
-        if codes is None:
-            raise ValueError("class_weight needs class labels y; with response= use weights=.")
-        cw = _class_weights(class_weight, codes, K)
-        w = w * cw[codes]
-    if batch_weights is None:
-        Bw = w[None, :]
-    else:
-        Bw = np.asarray(batch_weights, dtype=np.float64)
-        if Bw.ndim != 2 or Bw.shape[1] != n:
-            raise ValueError(f"batch_weights must have shape (members, {n}); got {Bw.shape}.")
-        if (Bw < 0).any() or not np.isfinite(Bw).all():
-            raise ValueError("batch_weights must be finite and >= 0.")
-        Bw = Bw * w[None, :]
-        if (Bw.sum(axis=1) <= 0).any():
-            raise ValueError("a batch member has no sample with positive weight.")
-    omega = (Bw / Bw.sum(axis=1, keepdims=True)).T  # (n, M)
-    if response is None:
-        Y = np.zeros((n, K))
-        Y[np.arange(n), codes] = 1.0
-    else:
-        Y = Yr
-    counts = np.bincount(codes, weights=w, minlength=K) if codes is not None else w @ Y
-    if family == "gaussian":
-        delta, iota, ldt = None, None, None
-    else:
-        delta, iota, ldt = logit_adjustments(loss, counts, tau=tau, gamma=gamma)
-    dev = resolve_device(device)
-    dt = np.dtype(dtype) if dtype is not None else default_dtype(dev)
-    if dt not in (np.float32, np.float64):
-        raise ValueError(f"dtype={dt} is not supported; use float64 or float32.")
-    wbar = w / w.sum()
-    # Centring is an exact reparameterization only when the intercept is free.
-    center = wbar @ Xn if intercept else np.zeros(d)
-    Xc = Xn - center
-    sd = np.ones(d)
-    if standardize:
-        sd = np.sqrt(wbar @ (Xc * Xc) - (wbar @ Xc) ** 2)
-        sd[sd == 0] = 1.0  # constant features stay at zero coefficient anyway
-        Xc = Xc / sd
-    if aug is not None and aug.method == "sample":
-        # R noised copies of the raw features, centred and scaled like the clean ones;
-        # labels and weights repeat (each copy weighs 1/R; omega stays normalized).
-        R = aug.copies
-        Xc = (noisy_copies(Xn, aug) - center) / sd
-        Y = np.tile(Y, (R, 1))
-        omega = np.tile(omega, (R, 1)) / R
-        if codes is not None:
-            codes = np.tile(codes, R)
-    prob = Problem(
-        X=asarray(Xc, dev, dt), Y=asarray(Y, dev, dt), omega=asarray(omega, dev, dt),
-        lam=asarray(np.ones((omega.shape[1], K)), dev, dt), family=family, xp=None,
-        delta=None if delta is None else asarray(delta, dev, dt),
-        iota=None if iota is None else asarray(iota, dev, dt),
-        scale=None if ldt is None else asarray(ldt[codes], dev, dt), intercept=bool(intercept),
-    )
-    prob = _with_namespace(prob)
-    return Prepared(prob, center, sd, counts, delta, iota, ldt, dev, augment=aug)
-
-
-def _with_namespace(prob: Problem) -> Problem:
-    import dataclasses
-
-    return dataclasses.replace(prob, xp=namespace(prob.X))
-
-
-def _class_weights(class_weight, codes, K) -> np.ndarray:
-    counts = np.bincount(codes, minlength=K).astype(np.float64)
-    if isinstance(class_weight, str):
-        if class_weight != "balanced":
-            raise ValueError(f"class_weight={class_weight!r}; use 'balanced' or one weight per class.")
-        return np.where(counts > 0, counts.sum() / (K * np.maximum(counts, 1)), 0.0)
-    cw = np.asarray(class_weight, dtype=np.float64)
-    if cw.shape != (K,) or (cw < 0).any() or not np.isfinite(cw).all():
-        raise ValueError(f"class_weight must be 'balanced' or {K} finite non-negative numbers.")
-    return cw
-
-
-def initial_point(pp: Prepared):
-    """Zero coefficients and intercepts at the (adjusted) class priors of each member."""
-    prob = pp.prob
-    xp = prob.xp
-    Yw = to_numpy(prob.omega).T @ to_numpy(prob.Y)  # (M, K) weighted class fractions
-    pi = np.clip(Yw, 1e-12, 1.0)
-    if prob.family == "gaussian":
-        b = Yw  # the weighted mean response
-    elif prob.family == "multinomial":
-        b = np.log(pi)
-    else:
-        b = np.log(pi) - np.log1p(-np.minimum(pi, 1 - 1e-12))
-    if pp.iota is not None:
-        b = b - pp.iota[None, :]
-    if pp.delta is not None:
-        b = b / pp.delta[None, :]
-    dt = prob.X.dtype
-    W = xp.zeros((prob.d, prob.M, prob.K), dtype=dt)
-    if not prob.intercept:
-        b = np.zeros_like(b)
-    return W, xp.asarray(b, dtype=dt)
 
 
 def lambda_grid(pp: Prepared, nlambda: int = 100, lambda_min_ratio: float | None = None) -> np.ndarray:
@@ -406,20 +254,6 @@ def _secant_start(prob: Problem, st: State, prev, lam3) -> State:
     W = pick(st.W, Wp, (1, -1, 1))
     b = pick(st.b, bp, (-1, 1))
     return start(prob, W, b) if not better.all() else trial
-
-
-def to_user_scale(pp: Prepared, W, b):
-    """Coefficients (d, M, K) and intercepts (M, K) on the caller's feature scale.
-
-    Undoes standardization and centring, then centres the intercepts along the softmax
-    gauge (which changes no prediction) so that they sum to zero per member.
-    """
-    Wn = to_numpy(W) / pp.sd[:, None, None]
-    bn = to_numpy(b) - np.einsum("a,amk->mk", pp.center, Wn)
-    if pp.prob.family == "multinomial" and pp.prob.intercept:
-        u = np.ones(bn.shape[1]) if pp.delta is None else 1.0 / pp.delta
-        bn = bn - (bn.sum(axis=1, keepdims=True) / u.sum()) * u[None, :]
-    return Wn, bn
 
 
 def _separable(st: State, prob: Problem) -> np.ndarray:
