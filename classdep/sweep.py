@@ -331,7 +331,10 @@ def _cv_single(
 
         bar = tqdm(total=lam.size, initial=start, desc="cv_glmnet", unit="lambda", delay=1.0)
     prev_W = prev
+    # A checkpointed sweep keeps CG in float64 so that a resumed run reproduces an
+    # uninterrupted one bit for bit (see iter_path's `mixed`).
     for j, st in iter_path(pp, lam[start:], pf, warm=warm, prev=prev,
+                           mixed=False if checkpoint is not None else None,
                            lam_before=lam[start - 2:start] if start >= 2 else None,
                            **{k: glmnet_args[k] for k in path_keys if k in glmnet_args}):
         jj = start + j

@@ -226,7 +226,8 @@ def test_killed_sweep_resumes_with_identical_results(tmp_path):
         ds = make_mixture(n_classes=6, n_features=40, n_samples=4000, seed=3)
         lams = np.geomspace(10, 1e-5, 60)
         resumed = cd.cv_glmnet(ds, nfolds=5, lambda_=lams, progress=False, checkpoint=ck)
-        fresh = cd.cv_glmnet(ds, nfolds=5, lambda_=lams, progress=False)
+        # uninterrupted, with its own checkpoint (checkpointed sweeps keep CG in float64)
+        fresh = cd.cv_glmnet(ds, nfolds=5, lambda_=lams, progress=False, checkpoint=tmp_path / "ck2")
     assert len(list(ck.glob("lambda_*.npz"))) == 60
     for v in ("deviance", "recall", "cvm", "confusion"):
         np.testing.assert_allclose(resumed.results[v].values, fresh.results[v].values, rtol=1e-12, atol=0)

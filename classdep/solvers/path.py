@@ -141,6 +141,7 @@ def iter_path(
     pp: Prepared, lambdas: np.ndarray, penalty_factor=None, *, solver="auto",
     thresh: float = 1e-7, maxit: int = 100, warm: tuple | None = None,
     preconditioner: str = "auto", prev: tuple | None = None, lam_before=None,
+    mixed: bool | None = None,
 ) -> Iterator[tuple[int, State]]:
     """Yield ``(j, state)`` after solving at ``lambdas[j]``, warm-starting each fit.
 
@@ -163,7 +164,8 @@ def iter_path(
     auto_solver, preconditioner = choose_solver(prob, pp.device, preconditioner)
     if solver == "auto":
         solver = auto_solver
-    inner = CholeskyNewton() if solver == "newton" else NewtonCG(prob, preconditioner=preconditioner)
+    inner = CholeskyNewton() if solver == "newton" else NewtonCG(prob, preconditioner=preconditioner,
+                                                                  mixed=mixed)
     thresh_eff = max(float(thresh), 10 * machine_eps(prob))
     W, b = warm if warm is not None else initial_point(pp)
     hist = [] if lam_before is None else [float(v) for v in lam_before]
