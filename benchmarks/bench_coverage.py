@@ -20,8 +20,8 @@ replicates each:
   is the span from its smallest to its largest kept lambda.
 
 Truth (REFERENCES.md section 6): the argmin of the population curve averaged over
-training sets.  Each training set's full-data path is fitted on a grid four times finer
-(97 lambdas, containing the 25) and its per-class test deviance (per test sample) is
+training sets.  Each training set's full-data path is fitted on a grid twice as fine
+(49 lambdas, containing the 25) and its per-class test deviance (per test sample) is
 averaged over the training sets.  The *grid* optimum of class ``c`` is the argmin of that
 average over the 25 grid lambdas (the target of the grid argmin, the m-out-of-n bootstrap
 and the confidence set); the *continuous* optimum is the vertex of a quadratic in log
@@ -34,14 +34,18 @@ Coverage is counted per class and pooled; its Monte-Carlo standard error is
 ``sqrt(p (1 - p) / N)`` (N = sets per class, or sets x classes pooled).  Widths are in
 decades of lambda (``log10(upper / lower)``).
 
-Also timed (``--speed``, on by default): ``boot(oof, R=2000)`` on synthetic out-of-fold
+Also timed (skip with ``--no-speed``): ``boot(oof, R=2000)`` on synthetic out-of-fold
 losses of 60000 samples x 50 lambdas x 10 classes (target: under 2 seconds).
 
 Run from the repository root (the study was run under ``nice -n 19`` with
 ``OPENBLAS_NUM_THREADS=1``)::
 
-    python benchmarks/bench_coverage.py --sets 400 --R 300 --workers 2   # the study (minutes)
-    python benchmarks/bench_coverage.py --quick                           # smoke test (seconds)
+    python benchmarks/bench_coverage.py --sets 400 --R 300 --workers 2 --time-limit 18  # the study
+    python benchmarks/bench_coverage.py --quick                                         # smoke test
+    python benchmarks/bench_coverage.py --from-raw benchmarks/out/coverage_raw.npz     # report again
+
+``--time-limit`` stops after the sets finished within that many minutes (the first ones, in
+order); the recorded study (benchmarks/RESULTS.md) finished all 400 sets in 13.4 minutes on two cores.
 
 The tables go to stdout and ``benchmarks/out/coverage.md``; per-set results to
 ``benchmarks/out/coverage_raw.npz``.
@@ -50,6 +54,7 @@ The tables go to stdout and ``benchmarks/out/coverage.md``; per-set results to
 from __future__ import annotations
 
 import argparse
+import json
 import multiprocessing as mp
 import os
 import platform
@@ -76,7 +81,7 @@ SEPARATION = 3.0
 NOISE = np.linspace(1.0, 1.6, K)
 NFOLDS = 5
 GRID = np.geomspace(1.0, 1e-4, 25)
-REFINE = 4
+REFINE = 2
 FINE = np.geomspace(1.0, 1e-4, REFINE * (GRID.size - 1) + 1)  # FINE[::REFINE] == GRID
 LEVELS = (0.90, 0.95)
 METHODS = {  # name: (estimator, interval type, target truth, description)
@@ -114,19 +119,19 @@ def test_curves(fit, Xte, yte, half) -> np.ndarray:
     """
     W, b = fit.path["coef"].values, fit.path["intercept"].values  # (L, K, d), (L, K)
     L = W.shape[0]
-    out = np.zeros((2, L, K))
-    cnt = np.stack([np.bincount(yte[h], minlength=K) for h in (half, ~half)])  # (2, K)
-    hid = np.where(half, 0, 1)
-    grp = hid * K + yte
-    step = max(1, (1 << 24) // (Xte.shape[0] * K))
-    for a in range(0, L, step):
-        Z = np.einsum("nd,lkd->lnk", Xte, W[a:a + step]) + b[a:a + step, None, :]
+    Wf, bf = W.reshape(L * K, -1).T, b.reshape(-1)
+    grp = np.where(half, 0, K) + yte  # (half, class) of every test sample
+    onehot = np.zeros((yte.size, 2 * K))
+    onehot[np.arange(yte.size), grp] = 1.0
+    out = np.zeros((2 * K, L))
+    for a in range(0, yte.size, 4096):
+        Z = (Xte[a:a + 4096] @ Wf + bf).reshape(-1, L, K)
         zmax = Z.max(axis=-1, keepdims=True)
         lse = np.log(np.exp(Z - zmax).sum(axis=-1)) + zmax[..., 0]
-        nll = lse - np.take_along_axis(Z, yte[None, :, None], axis=-1)[..., 0]  # (l, n)
-        for i in range(nll.shape[0]):
-            out[:, a + i, :] = np.bincount(grp, weights=nll[i], minlength=2 * K).reshape(2, K)
-    return 2.0 * out / cnt[:, None, :]
+        nll = lse - np.take_along_axis(Z, yte[a:a + 4096, None, None], axis=-1)[..., 0]  # (rows, L)
+        out += onehot[a:a + 4096].T @ nll
+    cnt = onehot.sum(axis=0)
+    return 2.0 * (out / cnt[:, None]).reshape(2, K, L).transpose(0, 2, 1)
 
 
 def check_test_curves(fit, Xte, yte, half) -> None:
@@ -239,10 +244,14 @@ def coverage(res: dict, tr: dict) -> dict:
                 else:
                     c = (lo[:, m, i] <= x + eps) & (x - eps <= hi[:, m, i])
                 covers[t] = c  # NaN bounds compare False: a failed interval does not cover
+            x = tr[target][None, :]
+            # the side of a miss (for confset: outside the span of its kept lambdas)
+            below, above = (x < lo[:, m, i] - eps), (x > hi[:, m, i] + eps)
             width = hi[:, m, i] - lo[:, m, i]
             out[name, conf] = dict(cover=covers[target], cover_other=covers["cont" if target == "grid"
                                                                               else "grid"],
                                    width=width, nan=int(np.isnan(width).sum()), target=target,
+                                   below=float(below.mean()), above=float(above.mean()),
                                    atoms=float(res["atoms"][:, m, i].mean()),
                                    index=names.index(name))
     return out
@@ -281,8 +290,8 @@ def speed(n: int = 60000, L: int = 50, n_classes: int = 10, R: int = 2000, repea
             t = time.perf_counter()
             cd.boot(oof, R=R, estimator=est, seed=r)
             ts.append(time.perf_counter() - t)
-        rows.append(dict(what=f'boot(oof, R={R}, estimator="{est}")', best=min(ts), median=float(np.median(ts)),
-                         n=n, L=L, K=n_classes, repeats=repeats))
+        rows.append(dict(what=f'boot(oof, R={R}, estimator="{est}")', best=min(ts),
+                         median=float(np.median(ts)), n=n, L=L, K=n_classes, repeats=repeats))
     return rows
 
 
@@ -302,8 +311,9 @@ def machine_info() -> dict:
     try:
         from threadpoolctl import threadpool_info
 
-        info["blas"] = "; ".join(f"{p.get('internal_api')} {p.get('version')} ({p.get('num_threads')} threads)"
-                                 for p in threadpool_info() if p.get("user_api") == "blas")
+        info["blas"] = "; ".join(
+            f"{p.get('internal_api')} {p.get('version')} ({p.get('num_threads')} threads)"
+            for p in threadpool_info() if p.get("user_api") == "blas")
     except ImportError:
         info["blas"] = "unknown"
     import scipy
@@ -313,8 +323,8 @@ def machine_info() -> dict:
                             capture_output=True, text=True).stdout.strip()
     dirty = subprocess.run(["git", "-C", str(REPO), "status", "--porcelain", "classdep"],
                            capture_output=True, text=True).stdout.strip()
-    info["versions"] = (f"Python {platform.python_version()}, NumPy {np.__version__}, SciPy {scipy.__version__}, "
-                        f"xarray {xarray.__version__}, classdep {cd.__version__} "
+    info["versions"] = (f"Python {platform.python_version()}, NumPy {np.__version__}, "
+                        f"SciPy {scipy.__version__}, xarray {xarray.__version__}, classdep {cd.__version__} "
                         f"(git {commit}{', classdep/ modified' if dirty else ''})")
     return info
 
@@ -340,7 +350,7 @@ def report(res: dict, args, wall: float, info: dict, speed_rows: list[dict] | No
              "Width: mean log10(upper/lower), decades.")
     L.append("")
     head = ["method", "target", "level", "coverage (pooled)", *[f"class {k}" for k in range(K)],
-            "covers other truth", "covers 4/5-size truth", "mean width", "verdict"]
+            "truth below / above it", "covers other truth", "covers 4/5-size truth", "mean width", "verdict"]
     L.append("| " + " | ".join(head) + " |")
     L.append("|" + "|".join("---" for _ in head) + "|")
     for conf in LEVELS:
@@ -351,15 +361,16 @@ def report(res: dict, args, wall: float, info: dict, speed_rows: list[dict] | No
             se = np.sqrt(p * (1 - p) / (n * K))
             w = np.nanmean(c["width"])
             row = [name, c["target"], f"{conf:.2f}", f"{p:.3f} ± {se:.3f}", *[f"{v:.3f}" for v in p_cls],
-                   f"{c['cover_other'].mean():.3f}", f"{cov_f[name, conf]['cover'].mean():.3f}",
-                   f"{w:.3f}", verdict(p, p_cls, conf, n)]
+                   f"{c['below']:.3f} / {c['above']:.3f}", f"{c['cover_other'].mean():.3f}",
+                   f"{cov_f[name, conf]['cover'].mean():.3f}", f"{w:.3f}", verdict(p, p_cls, conf, n)]
             L.append("| " + " | ".join(row) + " |")
     L.append("")
     L.append("Verdict: `at nominal` when the pooled coverage is within 2 Monte-Carlo SE of the level and "
-             "every class within 3; `covers other truth`: coverage of the other target (continuous "
-             "for grid methods, grid for the smoothed); `covers 4/5-size truth`: coverage of the target "
-             f"computed from paths fitted on 4/5 of each training set ({(NFOLDS - 1) * K * N_PER_CLASS // NFOLDS} "
-             "samples, the size cross-validation trains on).")
+             "every class within 3; `truth below / above it`: the misses, by side (pooled; nominally "
+             "(1 - level) / 2 each); `covers other truth`: coverage of the other target (continuous for "
+             "grid methods, grid for the smoothed); `covers 4/5-size truth`: coverage of the target "
+             "computed from paths fitted on 4/5 of each training set "
+             f"({(NFOLDS - 1) * K * N_PER_CLASS // NFOLDS} samples, the size cross-validation trains on).")
     L.append("")
     # diagnostics per class
     L.append("Per class (log10 lambda): the truth, the estimates' mean and spread over the training sets, "
@@ -376,7 +387,8 @@ def report(res: dict, args, wall: float, info: dict, speed_rows: list[dict] | No
     s1 = truth(res["curve_full"][:h].sum(axis=1) / 2)["cont"]
     s2 = truth(res["curve_full"][h:].sum(axis=1) / 2)["cont"]
     for k in range(K):
-        row = [str(k), f"{NOISE[k]:.2f}", f"{tr['grid'][k]:.3f}", f"{tr['cont'][k]:.3f}", f"{trf['cont'][k]:.3f}",
+        row = [str(k), f"{NOISE[k]:.2f}", f"{tr['grid'][k]:.3f}", f"{tr['cont'][k]:.3f}",
+               f"{trf['cont'][k]:.3f}",
                f"{res['est_grid'][:, k].mean():.3f}", f"{res['est_smooth'][:, k].mean():.3f}",
                f"{res['est_smooth'][:, k].std(ddof=1):.3f}", f"{res['sd_smooth'][:, k].mean():.3f}",
                f"test {tA[k]:.3f} / {tB[k]:.3f}; sets {s1[k]:.3f} / {s2[k]:.3f}"]
@@ -391,7 +403,8 @@ def report(res: dict, args, wall: float, info: dict, speed_rows: list[dict] | No
     L.append(f"Warnings (suppressed during the run, counted): BootWarning 'atoms' in {100 * ga:.0f}% of the "
              f"sets for grid-perc, {100 * ba:.0f}% for grid-bca, {100 * sa:.0f}% for smooth-perc; "
              f"{nan_bca} NaN grid-BCa intervals (counted as not covering); other warnings: "
-             + ", ".join(f"{nm} {int(other[names.index(nm)].sum())}" for nm in names if nm != "confset") + ".")
+             + ", ".join(f"{nm} {int(other[names.index(nm)].sum())}" for nm in names if nm != "confset")
+             + ".")
     L.append("")
     L.append(f"Cost per training set (mean): cross-validation {res['t_cv'].mean():.2f} s, truth paths and "
              f"test scoring {res['t_truth'].mean():.2f} s, all bootstraps and the confidence set "
@@ -409,9 +422,7 @@ def report(res: dict, args, wall: float, info: dict, speed_rows: list[dict] | No
     L.append("")
     L.append("Machine: " + "; ".join(f"{k}: {v}" for k, v in info.items()))
     L.append("")
-    L.append("Command: `" + " ".join(["python", "benchmarks/bench_coverage.py", *sys.argv[1:]]) + "`"
-             + (f" (OPENBLAS_NUM_THREADS={os.environ['OPENBLAS_NUM_THREADS']})"
-                if "OPENBLAS_NUM_THREADS" in os.environ else ""))
+    L.append(f"Command: `{args.command}`")
     return "\n".join(L)
 
 
@@ -423,34 +434,66 @@ def main(argv=None) -> int:
     ap.add_argument("--seed", type=int, default=0, help="seed of the mixture and of every set's draws")
     ap.add_argument("--n-test", type=int, default=50000, help="size of the test sample (default 50000)")
     ap.add_argument("--workers", type=int, default=1, help="processes (default 1)")
+    ap.add_argument("--time-limit", type=float, default=None,
+                    help="minutes: stop after the sets finished by then (the first ones, in order)")
     ap.add_argument("--no-speed", action="store_true", help="skip the R=2000 timing")
     ap.add_argument("--quick", action="store_true", help="smoke test: 6 sets, R=60, 4000 test samples, "
                     "a small timing")
     ap.add_argument("--out", type=Path, default=HERE / "out" / "coverage.md")
+    ap.add_argument("--from-raw", type=Path, default=None,
+                    help="rewrite the report from a saved coverage_raw.npz (no simulation, no timing)")
     args = ap.parse_args(argv)
+    given = sys.argv[1:] if argv is None else list(argv)
+    args.command = " ".join(["python", "benchmarks/bench_coverage.py", *given])
+    if "OPENBLAS_NUM_THREADS" in os.environ:
+        args.command = f"OPENBLAS_NUM_THREADS={os.environ['OPENBLAS_NUM_THREADS']} " + args.command
     if args.quick:
         args.sets, args.R, args.n_test = 6, 60, 4000
     info = machine_info()
-    t0 = time.perf_counter()
-    data = make_data(args.sets, args.n_test, args.seed)
-    data["check"] = args.quick
-    jobs = [(s, args.R) for s in range(args.sets)]
-    if args.workers > 1:
-        with mp.get_context("fork").Pool(args.workers, initializer=_init, initargs=(data,)) as pool:
-            per = pool.map(_run, jobs, chunksize=1)
-    else:
-        _init(data)
-        per = [_run(j) for j in jobs]
-    wall = time.perf_counter() - t0
-    res = {k: np.stack([np.asarray(p[k]) for p in per]) for k in per[0]}
+    raw = args.out.with_name(args.out.stem + "_raw.npz")
+    args.out.parent.mkdir(parents=True, exist_ok=True)
     speed_rows = None
-    if not args.no_speed:
-        speed_rows = speed(n=6000, R=200, repeats=1) if args.quick else speed()
+    if args.from_raw is not None:
+        with np.load(args.from_raw) as z:
+            res = {k: z[k] for k in z.files}
+        wall = float(res["wall"])
+        args.sets, args.R, args.n_test = res["lo"].shape[0], int(res["R"]), int(res["n_test"])
+        args.seed, args.workers, args.command = int(res["seed"]), int(res["workers"]), str(res["command"])
+        info = json.loads(str(res["machine"]))
+        speed_rows = json.loads(str(res["speed"])) if "speed" in res else None
+    else:
+        t0 = time.perf_counter()
+        data = make_data(args.sets, args.n_test, args.seed)
+        data["check"] = args.quick
+        jobs = [(s, args.R) for s in range(args.sets)]
+        per = []
+        limit = t0 + 60 * args.time_limit if args.time_limit else np.inf
+        if args.workers > 1:
+            with mp.get_context("fork").Pool(args.workers, initializer=_init, initargs=(data,)) as pool:
+                for r in pool.imap(_run, jobs, chunksize=1):  # in set order: a prefix of the sets
+                    per.append(r)
+                    if time.perf_counter() > limit:
+                        pool.terminate()
+                        break
+        else:
+            _init(data)
+            for j in jobs:
+                per.append(_run(j))
+                if time.perf_counter() > limit:
+                    break
+        wall = time.perf_counter() - t0
+        if len(per) < args.sets:
+            print(f"time limit: {len(per)} of {args.sets} sets done", file=sys.stderr)
+        res = {k: np.stack([np.asarray(p[k]) for p in per]) for k in per[0]}
+        meta = dict(grid=GRID, fine=FINE, wall=wall, R=args.R, n_test=args.n_test, seed=args.seed,
+                    workers=args.workers, command=args.command, machine=json.dumps(info))
+        np.savez_compressed(raw, **res, **meta)  # saved before the report is written
+        if not args.no_speed:
+            speed_rows = speed(n=6000, R=200, repeats=1) if args.quick else speed()
+            np.savez_compressed(raw, **res, **meta, speed=json.dumps(speed_rows))
     text = report(res, args, wall, info, speed_rows)
     print(text)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(text + "\n")
-    np.savez_compressed(args.out.with_name(args.out.stem + "_raw.npz"), **res, grid=GRID, fine=FINE)
     return 0
 
 
