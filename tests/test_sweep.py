@@ -229,8 +229,13 @@ def test_killed_sweep_resumes_with_identical_results(tmp_path):
         # uninterrupted, with its own checkpoint (checkpointed sweeps keep CG in float64)
         fresh = cd.cv_glmnet(ds, nfolds=5, lambda_=lams, progress=False, checkpoint=tmp_path / "ck2")
     assert len(list(ck.glob("lambda_*.npz"))) == 60
-    for v in ("deviance", "recall", "cvm", "confusion"):
-        np.testing.assert_allclose(resumed.results[v].values, fresh.results[v].values, rtol=1e-12, atol=0)
-    np.testing.assert_allclose(resumed.oof["loss"].values, fresh.oof["loss"].values, rtol=1e-12, atol=0)
+    # Identical up to the last bits: OpenBLAS may round a product differently in another
+    # process (memory alignment picks the kernel); 1e-11 relative has been seen, far below
+    # the solver's 1e-8 objective accuracy.  Counts (recall, confusion) are exact.
+    for v in ("recall", "confusion"):
+        np.testing.assert_array_equal(resumed.results[v].values, fresh.results[v].values)
+    for v in ("deviance", "cvm"):
+        np.testing.assert_allclose(resumed.results[v].values, fresh.results[v].values, rtol=1e-9, atol=0)
+    np.testing.assert_allclose(resumed.oof["loss"].values, fresh.oof["loss"].values, rtol=1e-9, atol=0)
     with pytest.raises(ValueError, match="different sweep"):
         cd.cv_glmnet(ds, nfolds=4, lambda_=lams, progress=False, checkpoint=ck)
