@@ -33,8 +33,9 @@ def test_report_prints_tables_and_writes_figures(swept, tmp_path, capsys):
     text = capsys.readouterr().out
     assert "Measure: Multinomial Deviance" in text
     assert "Class-wise optima (measure: deviance" in text
-    for name in ("cv.png", "classwise_deviance.png", "classwise_recall.png", "path.png", "report.html",
-                 "classwise.nc"):
+    assert "BOOTSTRAP CONFIDENCE INTERVAL CALCULATIONS" in text
+    for name in ("cv.png", "classwise_deviance.png", "classwise_recall.png", "optima_ci.png", "path.png",
+                 "report.html", "classwise.nc"):
         assert (out / name).stat().st_size > 0
     assert "<img src='cv.png'" in (out / "report.html").read_text()
 
