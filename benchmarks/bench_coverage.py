@@ -57,14 +57,13 @@ import argparse
 import json
 import multiprocessing as mp
 import os
-import platform
-import subprocess
 import sys
 import time
 import warnings
 from pathlib import Path
 
 import numpy as np
+from machine import machine_info  # benchmarks/machine.py, beside this script
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
@@ -298,37 +297,6 @@ def speed(n: int = 60000, L: int = 50, n_classes: int = 10, R: int = 2000, repea
 # -- the report ---------------------------------------------------------------------------------------
 
 
-def machine_info() -> dict:
-    info = {"cpu": platform.processor() or platform.machine()}
-    try:
-        for line in subprocess.run(["lscpu"], capture_output=True, text=True).stdout.splitlines():
-            if line.startswith("Model name:"):
-                info["cpu"] = line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    info["cores"] = f"{len(os.sched_getaffinity(0))} usable of {os.cpu_count()}"
-    info["load"] = "{:.2f} {:.2f} {:.2f}".format(*os.getloadavg())
-    try:
-        from threadpoolctl import threadpool_info
-
-        info["blas"] = "; ".join(
-            f"{p.get('internal_api')} {p.get('version')} ({p.get('num_threads')} threads)"
-            for p in threadpool_info() if p.get("user_api") == "blas")
-    except ImportError:
-        info["blas"] = "unknown"
-    import scipy
-    import xarray
-
-    commit = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"],
-                            capture_output=True, text=True).stdout.strip()
-    dirty = subprocess.run(["git", "-C", str(REPO), "status", "--porcelain", "classdep"],
-                           capture_output=True, text=True).stdout.strip()
-    info["versions"] = (f"Python {platform.python_version()}, NumPy {np.__version__}, "
-                        f"SciPy {scipy.__version__}, xarray {xarray.__version__}, classdep {cd.__version__} "
-                        f"(git {commit}{', classdep/ modified' if dirty else ''})")
-    return info
-
-
 def report(res: dict, args, wall: float, info: dict, speed_rows: list[dict] | None) -> str:
     n = res["lo"].shape[0]
     tr = truth(res["curve_full"].sum(axis=1) / 2)  # both test halves (equal sizes)
@@ -449,7 +417,9 @@ def main(argv=None) -> int:
         args.command = f"OPENBLAS_NUM_THREADS={os.environ['OPENBLAS_NUM_THREADS']} " + args.command
     if args.quick:
         args.sets, args.R, args.n_test = 6, 60, 4000
-    info = machine_info()
+    import xarray
+
+    info = machine_info({"xarray": xarray.__version__, "classdep": cd.__version__})
     raw = args.out.with_name(args.out.stem + "_raw.npz")
     args.out.parent.mkdir(parents=True, exist_ok=True)
     speed_rows = None

@@ -36,7 +36,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import shutil
 import signal
 import subprocess
@@ -46,6 +45,7 @@ import warnings
 from pathlib import Path
 
 import numpy as np
+from machine import machine_info  # benchmarks/machine.py, beside this script
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
@@ -323,48 +323,6 @@ def run_glmnet(workdir: Path, X, y, foldid, cfg, timeout: float | None, fdev0: b
 # -- the report ------------------------------------------------------------------------------------
 
 
-def machine_info(with_r: bool) -> dict:
-    info = {"cpu": platform.processor() or platform.machine()}
-    try:
-        for line in subprocess.run(["lscpu"], capture_output=True, text=True).stdout.splitlines():
-            if line.startswith("Model name:"):
-                info["cpu"] = line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    info["cores"] = f"{len(os.sched_getaffinity(0))} usable of {os.cpu_count()}"
-    info["load"] = "{:.2f} {:.2f} {:.2f}".format(*os.getloadavg())
-    try:
-        from threadpoolctl import threadpool_info
-
-        info["blas"] = "; ".join(
-            f"{p.get('internal_api')} {p.get('version')} ({p.get('threading_layer', '')}, "
-            f"{p.get('num_threads')} threads)"
-            for p in threadpool_info() if p.get("user_api") == "blas"
-        )
-    except ImportError:
-        info["blas"] = "unknown (threadpoolctl not installed)"
-    import scipy
-    import sklearn
-
-    classdep = _import_classdep()
-    commit = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"],
-                            capture_output=True, text=True).stdout.strip()
-    dirty = subprocess.run(["git", "-C", str(REPO), "status", "--porcelain", "classdep"],
-                           capture_output=True, text=True).stdout.strip()
-    info["versions"] = (
-        f"Python {platform.python_version()}, NumPy {np.__version__}, SciPy {scipy.__version__}, "
-        f"scikit-learn {sklearn.__version__}, classdep {classdep.__version__} "
-        f"(git {commit}{', classdep/ modified' if dirty else ''})"
-    )
-    if with_r:
-        r = subprocess.run(
-            ["Rscript", "-e", 'cat(R.version.string, "/ glmnet", as.character(packageVersion("glmnet")))'],
-            capture_output=True, text=True,
-        )
-        info["R"] = r.stdout.strip() or "unavailable"
-    return info
-
-
 def _fmt_s(x: float) -> str:
     return f"{x:.3g}" if x < 100 else f"{x:.0f}"
 
@@ -634,7 +592,11 @@ def main(argv=None) -> None:
         return
     Path(args.out).mkdir(parents=True, exist_ok=True)
     have_r = "glmnet" in args.peers and glmnet_available()
-    info = machine_info(have_r)
+    import sklearn
+
+    classdep = _import_classdep()
+    info = machine_info({"scikit-learn": sklearn.__version__, "classdep": classdep.__version__},
+                        with_r=have_r)
     problems = ("fashion", "synthetic") if args.problem == "both" else (args.problem,)
     for problem in problems:
         print(run_problem(problem, args, info, have_r), flush=True)
