@@ -18,6 +18,7 @@ import numpy as np
 import xarray as xr
 
 from .generics import coef, predict, summary
+from .persist import read_groups, write_groups
 from .rtable import format_table
 from .solvers.augment import check_augment
 from .solvers.losses import LOSSES
@@ -144,28 +145,21 @@ class GlmnetFit:
 
     def to_netcdf(self, path) -> None:
         """Write the fit (coefficients, diagnostics, settings) to a netCDF file."""
-        self.path.to_netcdf(path)
+        write_groups(path, {None: self.path})
 
     def to_zarr(self, path) -> None:
-        """Write the fit to a zarr store (format 2, whose strings round-trip exactly)."""
-        self.path.to_zarr(path, mode="w", zarr_format=2)
+        """Write the fit to a zarr store."""
+        write_groups(path, {None: self.path}, store="zarr")
+
+    @classmethod
+    def from_netcdf(cls, path, store: str = "netcdf") -> GlmnetFit:
+        """Read a fit written by :meth:`to_netcdf` (no training data: ``exact=True`` needs x, y)."""
+        return cls(read_groups(path, [None], "GlmnetFit", store)[None])
 
     @classmethod
     def from_zarr(cls, path) -> GlmnetFit:
         """Read a fit written by :meth:`to_zarr`."""
-        ds = xr.open_zarr(path, zarr_format=2).load()
-        if ds.attrs.get("classdep_object") != "GlmnetFit":
-            raise ValueError(f"{path} does not hold a classdep GlmnetFit (written by fit.to_zarr).")
-        return cls(ds)
-
-    @classmethod
-    def from_netcdf(cls, path) -> GlmnetFit:
-        """Read a fit written by :meth:`to_netcdf` (no training data: ``exact=True`` needs x, y)."""
-        with xr.open_dataset(path) as ds:
-            ds = ds.load()
-        if ds.attrs.get("classdep_object") != "GlmnetFit":
-            raise ValueError(f"{path} does not hold a classdep GlmnetFit (written by fit.to_netcdf).")
-        return cls(ds)
+        return cls.from_netcdf(path, store="zarr")
 
 
 def _call_string(**given) -> str:

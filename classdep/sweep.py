@@ -21,6 +21,7 @@ import xarray as xr
 from .backend import to_numpy
 from .glmnet_fit import GlmnetFit, _features_and_labels, glmnet
 from .metrics import classwise_dataset
+from .persist import read_groups, write_groups
 from .rtable import format_table
 from .solvers.path import iter_path
 from .solvers.prepare import prepare, to_user_scale
@@ -158,51 +159,25 @@ class CVGlmnet:
             lines.append("Warning: some (lambda, fold) fits did not converge (results['converged']).")
         return "\n".join(lines)
 
-    def to_netcdf(self, path) -> None:
-        """Write results, out-of-fold data and the full-data path to one netCDF file (groups)."""
-        path = Path(path)
-        self.results.to_netcdf(path, mode="w", group="results")
-        if self.oof is not None:
-            self.oof.to_netcdf(path, mode="a", group="oof")
-        self.fit.path.to_netcdf(path, mode="a", group="fit")
+    def to_netcdf(self, path, store: str = "netcdf") -> None:
+        """Write results, out-of-fold data and the full-data path to one file (groups)."""
+        write_groups(path, {"results": self.results, "oof": self.oof, "fit": self.fit.path}, store)
 
     def to_zarr(self, path) -> None:
         """Write results, out-of-fold data and the full-data path to a zarr store (groups)."""
-        self.results.to_zarr(path, mode="w", group="results", zarr_format=2)
-        if self.oof is not None:
-            self.oof.to_zarr(path, mode="a", group="oof", zarr_format=2)
-        self.fit.path.to_zarr(path, mode="a", group="fit", zarr_format=2)
+        self.to_netcdf(path, store="zarr")
+
+    @classmethod
+    def from_netcdf(cls, path, store: str = "netcdf") -> CVGlmnet:
+        """Read a CV object written by :meth:`to_netcdf`."""
+        g = read_groups(path, ["results", "oof", "fit"], "CVGlmnet", store, optional=["oof"])
+        oof = g["oof"]
+        return cls(g["results"], oof, GlmnetFit(g["fit"]), None if oof is None else oof["fold"].values)
 
     @classmethod
     def from_zarr(cls, path) -> CVGlmnet:
         """Read a CV object written by :meth:`to_zarr`."""
-        def load(group):
-            return xr.open_zarr(path, group=group, zarr_format=2).load()
-
-        res = load("results")
-        if res.attrs.get("classdep_object") != "CVGlmnet":
-            raise ValueError(f"{path} does not hold a classdep CVGlmnet (written by cv.to_zarr).")
-        try:
-            oof = load("oof")
-        except (OSError, KeyError, FileNotFoundError):
-            oof = None
-        return cls(res, oof, GlmnetFit(load("fit")), None if oof is None else oof["fold"].values)
-
-    @classmethod
-    def from_netcdf(cls, path) -> CVGlmnet:
-        """Read a CV object written by :meth:`to_netcdf`."""
-        def load(group):
-            with xr.open_dataset(path, group=group) as ds:
-                return ds.load()
-
-        res = load("results")
-        if res.attrs.get("classdep_object") != "CVGlmnet":
-            raise ValueError(f"{path} does not hold a classdep CVGlmnet (written by cv.to_netcdf).")
-        try:
-            oof = load("oof")
-        except OSError:
-            oof = None
-        return cls(res, oof, GlmnetFit(load("fit")), None if oof is None else oof["fold"].values)
+        return cls.from_netcdf(path, store="zarr")
 
 
 def _cv_summary(per_fold: np.ndarray, fold_w: np.ndarray):

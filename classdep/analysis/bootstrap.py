@@ -43,6 +43,7 @@ import xarray as xr
 from scipy.special import ndtri
 
 from ..generics import confint
+from ..persist import read_groups, write_groups
 from ..rtable import format_table
 from ..sweep import CVGlmnet, cv_glmnet, make_folds
 from ..validation import check_choice, check_int, check_labels
@@ -342,15 +343,12 @@ class Boot:
         ds = xr.Dataset({"t0": self.t0, "t": self.t}, attrs=dict(self.t.attrs, classdep_object="Boot"))
         if self.t0_global is not None:
             ds["t0_global"], ds["t_global"] = self.t0_global, self.t_global
-        ds.to_netcdf(path)
+        write_groups(path, {None: ds})
 
     @classmethod
     def from_netcdf(cls, path) -> Boot:
         """Read replicates written by :meth:`to_netcdf`."""
-        with xr.open_dataset(path) as ds:
-            ds = ds.load()
-        if ds.attrs.get("classdep_object") != "Boot":
-            raise ValueError(f"{path} does not hold a classdep Boot (written by b.to_netcdf).")
+        ds = read_groups(path, [None], "Boot")[None]
         attrs = {k: v for k, v in ds.attrs.items() if k != "classdep_object"}
         name, gname = attrs["statistic"], f"{attrs['statistic']}_{attrs['global_name']}"
         t = ds["t"].rename(name).assign_attrs(attrs)

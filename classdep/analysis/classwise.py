@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
+from ..persist import read_groups, write_groups
 from ..rtable import format_table
 from ..sweep import CVGlmnet
 from ..validation import check_choice
@@ -103,18 +104,14 @@ class Classwise:
 
     def to_netcdf(self, path) -> None:
         """Write the table and the curves to one netCDF file."""
-        xr.Dataset({"curve": self.curves}, attrs={"classdep_object": "Classwise"}).to_netcdf(
-            path, mode="w", group="curves")
-        self.table.to_netcdf(path, mode="a", group="table")
+        curves = xr.Dataset({"curve": self.curves}, attrs={"classdep_object": "Classwise"})
+        write_groups(path, {"curves": curves, "table": self.table})
 
     @classmethod
     def from_netcdf(cls, path) -> Classwise:
-        """Read a result written by :meth:`to_netcdf`."""
-        with xr.open_dataset(path, group="curves") as c, xr.open_dataset(path, group="table") as t:
-            c, t = c.load(), t.load()
-        if c.attrs.get("classdep_object") != "Classwise":
-            raise ValueError(f"{path} does not hold a classdep Classwise (written by cw.to_netcdf).")
-        return cls(t, c["curve"].rename(t.attrs["measure"]))
+        """Read a result written by :meth:`to_netcdf` (without the sweep: ``confint`` needs ``cv``)."""
+        g = read_groups(path, ["curves", "table"], "Classwise")
+        return cls(g["table"], g["curves"]["curve"].rename(g["table"].attrs["measure"]))
 
     def __repr__(self) -> str:
         t = self.table
