@@ -7,7 +7,27 @@ The R-like face of the toolkit: ``glmnet`` fits a ridge-penalized multinomial pa
 from __future__ import annotations
 
 from . import backend, datasets, validation
-from .analysis import Boot, BootCI, Classwise, assess, boot, boot_ci, classwise, confset, oracle_gain
+from .analysis import (
+    LDA,
+    Ambiguous,
+    Boot,
+    BootCI,
+    Classwise,
+    LDAPrediction,
+    Manova,
+    Separability,
+    ambiguous,
+    assess,
+    boot,
+    boot_ci,
+    classwise,
+    confset,
+    lda,
+    manova,
+    oracle_gain,
+    pairwise_separation,
+    separability,
+)
 from .exceptions import ConvergenceWarning, SeparationWarning
 from .generics import coef, confint, predict, summary
 from .glmnet_fit import GlmnetFit, glmnet
@@ -17,6 +37,16 @@ from .sweep import CVGlmnet, CVGrid, cv_glmnet
 __version__ = "0.1.0"
 
 __all__ = [
+    "Ambiguous",
+    "LDA",
+    "LDAPrediction",
+    "Manova",
+    "Separability",
+    "ambiguous",
+    "lda",
+    "manova",
+    "pairwise_separation",
+    "separability",
     "Boot",
     "BootCI",
     "CVGlmnet",

@@ -11,8 +11,11 @@ from typing import Any
 
 import numpy as np
 
+from .analysis.ambiguous import Ambiguous
 from .analysis.bootstrap import TYPES, BootCI
 from .analysis.classwise import Classwise
+from .analysis.lda import LDA
+from .analysis.separability import Separability
 from .glmnet_fit import GlmnetFit
 from .sweep import CVGlmnet
 from .validation import check_choice
@@ -166,4 +169,118 @@ def _(ci: BootCI, ax=None):
     ax.set_title(f"{100 * a['conf']:g}% {TYPES[a['type']]} intervals of {a['statistic']} "
                  f"(estimator '{a['estimator']}')", fontsize=9)
     ax.legend(fontsize=7, loc="best")
+    return ax.figure
+
+
+@plot.register
+def _(fit: LDA, ax=None, dims=(0, 1), level: float = 0.95, max_points: int = 4000, seed: int = 0):
+    """The training samples on two linear discriminants (``dims``, default LD1 and LD2), one
+    colour per class, with each class's normal ``level`` ellipse (from the class's own mean and
+    covariance of the scores); a density of LD1 per class when there is one discriminant.
+    At most ``max_points`` samples, drawn at random, are shown; the ellipses use all."""
+    import matplotlib.pyplot as plt
+    from matplotlib.patches import Ellipse
+    from scipy.stats import chi2
+
+    if fit.scores is None:
+        raise ValueError("this LDA holds no training scores (read from disk without them); "
+                         "plot predict(fit, x)['x'] yourself.")
+    Z = fit.scores.values
+    groups = fit.scores["group"].values
+    classes = [str(c) for c in fit.classes]
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(6.5, 5), constrained_layout=True)
+    colors = plt.get_cmap("tab10")(np.arange(len(classes)) % 10)
+    rng = np.random.default_rng(seed)
+    show = rng.permutation(Z.shape[0])[:max_points]  # random order: no class drawn over another
+    pt = fit.prop_trace.values
+    if Z.shape[1] == 1:
+        for k, c in enumerate(classes):
+            ax.hist(Z[groups == c, 0], bins=40, density=True, alpha=0.5, color=colors[k], label=c)
+        ax.set_xlabel(f"LD1 ({pt[0]:.1%} of trace)")
+        ax.set_ylabel("density")
+    else:
+        i, j = dims
+        code = {c: k for k, c in enumerate(classes)}
+        ax.scatter(Z[show, i], Z[show, j], s=5, alpha=0.4, linewidths=0,
+                   c=colors[[code[str(g)] for g in groups[show]]])
+        r = np.sqrt(chi2.ppf(level, 2))
+        for k, c in enumerate(classes):
+            z = Z[groups == c][:, [i, j]]
+            m = z.mean(axis=0)
+            vals, vecs = np.linalg.eigh(np.cov(z, rowvar=False))
+            angle = np.degrees(np.arctan2(vecs[1, 1], vecs[0, 1]))
+            ax.add_patch(Ellipse(m, 2 * r * np.sqrt(vals[1]), 2 * r * np.sqrt(vals[0]), angle=angle,
+                                 fill=False, color=colors[k], lw=1.8))
+            ax.plot(*m, "x", color=colors[k], ms=8, mew=2, label=c)
+        ax.set_xlabel(f"LD{i + 1} ({pt[i]:.1%} of trace)")
+        ax.set_ylabel(f"LD{j + 1} ({pt[j]:.1%} of trace)")
+    ax.set_title(f"Linear discriminants of {len(classes)} classes ({level:.0%} ellipses)", fontsize=9)
+    ax.legend(fontsize=7, loc="best")
+    return ax.figure
+
+
+@plot.register
+def _(sep: Separability, ax=None):
+    """Separability against the representation's hyperparameter: Fisher ratio and two-class LDA
+    accuracy of every pair (worst pair bold), and the overall cross-validated LDA accuracy and
+    Pillai's trace.  A numeric dim with positive, geometrically spread values gets a log axis."""
+    import matplotlib.pyplot as plt
+
+    d = sep.data
+    dim = sep.dim
+    vals = d[dim].values
+    numeric = np.issubdtype(vals.dtype, np.number)
+    x = vals if numeric else np.arange(vals.size)
+    if ax is None:
+        fig, ax = plt.subplots(1, 3, figsize=(12, 3.8), constrained_layout=True)
+    axes = np.atleast_1d(ax).ravel()
+    if axes.size < 3:
+        raise ValueError("plot(separability) draws three panels: pass ax= three axes, or none.")
+    worst = set(d["worst_pair"].values.tolist())
+    for name, a, label in (("fisher", axes[0], "Fisher ratio"),
+                           ("pair_accuracy", axes[1], "two-class accuracy (CV)")):
+        for p in d["pair"].values:
+            bold = str(p) in worst
+            a.plot(x, d[name].sel(pair=p).values, "o-", lw=2.2 if bold else 0.9, ms=3,
+                   label=str(p), alpha=1.0 if bold else 0.7)
+        a.set_ylabel(label)
+    axes[1].legend(fontsize=6, loc="best")
+    axes[2].plot(x, d["cv_accuracy"].values, "o-", color="k", label="LDA accuracy (CV)")
+    axes[2].plot(x, d["worst_pair_accuracy"].values, "s--", color="tab:red", label="worst pair accuracy")
+    axes[2].set_ylabel("accuracy")
+    tw = axes[2].twinx()
+    tw.plot(x, d["pillai"].values, "^:", color="tab:blue", label="Pillai's trace")
+    tw.set_ylabel("Pillai's trace", color="tab:blue")
+    axes[2].legend(fontsize=7, loc="lower left")
+    geometric = numeric and (vals > 0).all() and vals.size > 2 and vals.max() / vals.min() > 50
+    for a in axes[:3]:
+        a.set_xlabel(dim)
+        if geometric:
+            a.set_xscale("log")
+        if not numeric:
+            a.set_xticks(x, [str(v) for v in vals], fontsize=7)
+    tw.set_xscale(axes[2].get_xscale())
+    axes[0].set_title(f"separability of {', '.join(d.attrs['classes'])}", fontsize=8, loc="left")
+    return axes[0].figure
+
+
+@plot.register
+def _(amb: Ambiguous, ax=None):
+    """Heatmap of the symmetrized confusion rates of all classes, the ambiguous set outlined."""
+    import matplotlib.pyplot as plt
+
+    S = amb.symmetric
+    names = [str(c) for c in S["class"].values]
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(5.5, 4.8), constrained_layout=True)
+    im = ax.imshow(100 * S.values, cmap="magma_r")
+    ax.set_xticks(np.arange(len(names)), names, rotation=60, ha="right", fontsize=7)
+    ax.set_yticks(np.arange(len(names)), names, fontsize=7)
+    for c in amb.classes:
+        k = names.index(str(c))
+        for kk in (names.index(str(o)) for o in amb.classes):
+            ax.add_patch(plt.Rectangle((kk - 0.5, k - 0.5), 1, 1, fill=False, ec="tab:cyan", lw=1.5))
+    ax.figure.colorbar(im, ax=ax, label="symmetrized confusion (%)")
+    ax.set_title(f"ambiguous set: {', '.join(map(str, amb.classes))}", fontsize=8)
     return ax.figure

@@ -22,6 +22,11 @@ __all__ = [
     "check_dims",
     "check_unique",
     "check_int",
+    "check_prior",
+    "check_shrinkage",
+    "check_group_sizes",
+    "check_within_group_sd",
+    "check_formula",
 ]
 
 
@@ -281,3 +286,107 @@ def check_int(value: Any, name: str, minimum: int | None = None) -> int:
     if minimum is not None and value < minimum:
         raise ValueError(f"{name}={value} is too small; it must be an integer >= {minimum}.")
     return int(value)
+
+
+def check_prior(prior: Any, n_classes: int, name: str = "prior") -> np.ndarray:
+    """Class prior probabilities: ``n_classes`` non-negative numbers that sum to one.
+
+    As R's ``MASS::lda``, the sum is checked to five decimals.
+
+    Examples
+    --------
+    >>> check_prior([0.25, 0.75], 2).tolist()
+    [0.25, 0.75]
+    """
+    p = np.atleast_1d(np.asarray(prior, dtype=np.float64))
+    if p.shape != (n_classes,):
+        raise ValueError(
+            f"{name} has {p.size} entries but there are {n_classes} classes; give one per class."
+        )
+    if not np.isfinite(p).all() or (p < 0).any():
+        raise ValueError(f"{name} has negative, NaN or inf entries ({p.tolist()}); priors are probabilities.")
+    if round(float(p.sum()), 5) != 1.0:
+        raise ValueError(f"{name} sums to {p.sum():.6g}, not 1; divide it by its sum.")
+    return p
+
+
+def check_shrinkage(shrinkage: Any) -> None | str | float:
+    """``None``, ``"auto"`` (Ledoit-Wolf) or a shrinkage intensity in [0, 1].
+
+    Examples
+    --------
+    >>> check_shrinkage(0.5), check_shrinkage("auto"), check_shrinkage(None)
+    (0.5, 'auto', None)
+    """
+    if shrinkage is None or (isinstance(shrinkage, str) and shrinkage == "auto"):
+        return shrinkage
+    if isinstance(shrinkage, str) or isinstance(shrinkage, bool) or not np.isscalar(shrinkage):
+        raise ValueError(
+            f"shrinkage={shrinkage!r} is not None, 'auto' (Ledoit-Wolf) or a number in [0, 1]."
+        )
+    s = float(shrinkage)
+    if not 0.0 <= s <= 1.0:
+        raise ValueError(f"shrinkage={s} is outside [0, 1]; 0 is no shrinkage, 1 a diagonal covariance.")
+    return s
+
+
+def check_group_sizes(counts: Any, classes: Sequence, minimum: int, why: str) -> None:
+    """Every class must have at least ``minimum`` samples (``why`` says what needs them).
+
+    Examples
+    --------
+    >>> check_group_sizes([3, 4], ["a", "b"], 2, "a class covariance")
+    """
+    counts = np.asarray(counts)
+    small = np.nonzero(counts < minimum)[0]
+    if small.size:
+        c = small[0]
+        raise ValueError(
+            f"class {np.asarray(classes)[c].item()!r} has {int(counts[c])} samples; {why} needs at "
+            f"least {minimum} per class. Drop that class (classes=...) or add samples."
+        )
+
+
+def check_within_group_sd(sd: Any, features: Sequence, tol: float) -> None:
+    """No feature may be constant within groups (within-group sd below ``tol``), as ``MASS::lda``.
+
+    Examples
+    --------
+    >>> check_within_group_sd(np.array([1.0, 0.5]), ["a", "b"], 1e-4)
+    """
+    sd = np.asarray(sd)
+    bad = np.nonzero(~(sd >= tol))[0]
+    if bad.size:
+        names = [str(np.asarray(features)[j]) for j in bad[:10]]
+        more = f" and {bad.size - 10} more" if bad.size > 10 else ""
+        raise ValueError(
+            f"{bad.size} variables appear to be constant within groups ({', '.join(names)}{more}; "
+            f"within-group sd < tol={tol:g}); the within-group covariance is singular. Drop them "
+            "(e.g. x[:, sd > 0]), or use shrinkage='auto' where it is offered."
+        )
+
+
+def check_formula(formula: Any, data: Any) -> str:
+    """A one-sided response formula ``"label ~ terms"`` and a DataFrame holding ``label``.
+
+    Returns the name of the response column.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> check_formula("g ~ .", pd.DataFrame({"g": [1], "x": [2.0]}))
+    'g'
+    """
+    if not isinstance(formula, str) or formula.count("~") != 1:
+        raise ValueError(f"formula {formula!r} must be a string 'label ~ terms', e.g. 'label ~ .'.")
+    if data is None or not hasattr(data, "columns"):
+        raise TypeError(
+            f"a formula needs data=, a pandas DataFrame holding its columns; got {type(data).__name__}."
+        )
+    lhs = formula.split("~")[0].strip()
+    if lhs not in data.columns:
+        raise ValueError(
+            f"the response {lhs!r} of the formula is not a column of data; columns are "
+            f"{[str(c) for c in data.columns][:20]}."
+        )
+    return lhs
