@@ -529,3 +529,33 @@ def test_plots():
     assert len(fig.axes) == 4 and fig.axes[0].get_xlabel() == "alpha"
     two = cd.lda(X[np.isin(g, ["c0", "c1"])], g[np.isin(g, ["c0", "c1"])])
     assert cd.plot(two).axes[0].get_ylabel() == "density"
+
+
+def test_drop_constant_features():
+    """Dead units: zero coefficients in lda, left out of manova, same results as without them."""
+    X, g = _groups(seed=10)
+    dead = np.column_stack([X[:, :2], np.zeros(len(X)), X[:, 2:]])
+    with pytest.warns(UserWarning, match="constant within groups"):
+        fit = cd.lda(dead, g, drop_constant=True)
+    ref = cd.lda(X, g)
+    np.testing.assert_array_equal(fit.scaling.values[2], 0.0)
+    np.testing.assert_allclose(np.delete(fit.scaling.values, 2, axis=0), ref.scaling.values, rtol=1e-10)
+    np.testing.assert_allclose(cd.predict(fit, dead)["posterior"].values,
+                               cd.predict(ref, X)["posterior"].values, rtol=1e-10, atol=1e-14)
+    mv = cd.manova(dead, g, drop_constant=True)
+    assert mv.stats.attrs["n_dropped"] == 1 and "1 constant features left out" in repr(mv)
+    xr.testing.assert_allclose(mv.stats.drop_attrs(), cd.manova(X, g).stats.drop_attrs())
+
+
+def test_fisher_with_a_feature_constant_within_the_pair():
+    """A unit silent on classes c0 and c1 but not on the others: no within-pair variance.
+    Equal means on it: the ratio of the remaining features; different means: infinite."""
+    X, g = _groups(seed=12)
+    extra = np.where(np.isin(g, ["c0", "c1"]), 0.0, np.random.default_rng(0).normal(size=len(g)))
+    ps = cd.pairwise_separation(np.column_stack([X, extra]), g)
+    ref = cd.pairwise_separation(X, g)
+    np.testing.assert_allclose(ps["fisher"].sel({"class": "c0", "class2": "c1"}),
+                               ref["fisher"].sel({"class": "c0", "class2": "c1"}), rtol=1e-9)
+    step = np.where(g == "c0", 0.0, np.where(g == "c1", 1.0, extra))
+    ps2 = cd.pairwise_separation(np.column_stack([X, step]), g)
+    assert np.isinf(ps2["fisher"].sel({"class": "c0", "class2": "c1"}).item())

@@ -23,6 +23,7 @@ from ..persist import read_groups, write_groups
 from ..rtable import format_table
 from ..sweep import CVGlmnet
 from ..validation import check_choice, check_class_names, check_int, check_labels
+from .lda import left_rownames
 
 __all__ = ["Ambiguous", "ambiguous"]
 
@@ -97,8 +98,9 @@ class Ambiguous:
                  "Symmetrized confusion, % of the class's samples ((P(l|k) + P(k|l)) / 2):"]
         cls = [str(c) for c in self.classes]
         S = 100 * self.sub.values
-        lines += format_table([[""] + cls] + [[cls[i]] + ["." if i == j else f"{S[i, j]:.2f}"
-                                                          for j in range(len(cls))] for i in range(len(cls))])
+        lines += format_table(left_rownames([[""] + cls] + [[cls[i]] + ["." if i == j else f"{S[i, j]:.2f}"
+                                                                        for j in range(len(cls))]
+                                                            for i in range(len(cls))]))
         lines += ["", "Most-confused partner:"]
         t = self.table
         rows = [("class", "partner", "P(partner|class)", "error rate", "n")]
@@ -106,7 +108,7 @@ class Ambiguous:
             r = t.sel({"class": c})
             rows.append((str(c), str(r["partner"].values), f"{100 * float(r['partner_rate']):.2f}%",
                          f"{100 * float(r['error_rate']):.2f}%", f"{float(r['n']):.0f}"))
-        lines += format_table(rows)
+        lines += format_table(left_rownames(rows))
         lines += ["", f"Within-set confusion: {a['within_mass']:.4g} (sum of symmetrized rates over pairs); "
                       f"{100 * a['error_share']:.1f}% of all misclassified samples"]
         return "\n".join(lines)

@@ -116,13 +116,19 @@ class LDA:
         return cls(model, None if g["scores"] is None else g["scores"]["scores"])
 
 
+def left_rownames(rows: list) -> list:
+    """R left-aligns row names: pad the first cell of every row but the header."""
+    w = max(len(str(r[0])) for r in rows[1:])
+    return [rows[0]] + [[str(r[0]).ljust(w), *r[1:]] for r in rows[1:]]
+
+
 def _matrix_lines(title: str, values: np.ndarray, rows, cols, max_cols: int, digits: int = 4,
                   width: int = 80) -> list[str]:
     """R's print of a matrix: columns wrapped to ``width``; at most ``max_cols`` columns shown."""
     shown = min(values.shape[1], max_cols)
     w = max(len(str(r)) for r in rows)
     rows = [str(r).ljust(w) for r in rows]  # R left-aligns row names
-    cells = [[f"{v:.{digits}g}" for v in r[:shown]] for r in values]
+    cells = [[f"{v + 0.0:.{digits}g}" for v in r[:shown]] for r in values]  # + 0.0: no "-0"
     lines = ["", title]
     start = 0
     while start < shown:
@@ -205,7 +211,8 @@ def _fix_signs(S: np.ndarray) -> np.ndarray:
     return S * np.where(S[j, np.arange(S.shape[1])] < 0, -1.0, 1.0)
 
 
-def _fit(gd: Grouped, prior, tol: float, method: str, shrinkage, call: str) -> LDA:
+def _fit(gd: Grouped, prior, tol: float, method: str, shrinkage, call: str,
+         drop_constant: bool = False) -> LDA:
     X, g = gd.X, gd.g
     n, p = X.shape
     K = gd.classes.size
@@ -219,9 +226,18 @@ def _fit(gd: Grouped, prior, tol: float, method: str, shrinkage, call: str) -> L
     means /= counts[:, None]
     R = X - means[g]
     sd = R.std(axis=0, ddof=1)
-    check_within_group_sd(sd, gd.features, tol)
-    A, intensity = _within_whitening(R / sd, K, method, shrinkage, tol)
-    A = A / sd[:, None]  # back to the original scale of the features
+    live = sd >= tol
+    if drop_constant and not live.all():
+        if not live.any():
+            raise ValueError("every feature is constant within groups; there is nothing to analyse.")
+        warnings.warn(f"{int((~live).sum())} features are constant within groups and get zero "
+                      f"coefficients: {[str(f) for f in gd.features[~live]][:10]}", UserWarning, stacklevel=3)
+    else:
+        check_within_group_sd(sd, gd.features, tol)
+    A_live, intensity = _within_whitening(R[:, live] / sd[live], K, method, shrinkage, tol)
+    # back to the original scale; constant features keep zero rows, so scores ignore them
+    A = np.zeros((p, A_live.shape[1]))
+    A[live] = A_live / sd[live, None]
     xbar = prior @ means
     fac = 1.0 / (K - 1) if method == "moment" else 1.0 / K
     B = np.sqrt(n * prior * fac)[:, None] * ((means - xbar) @ A)
@@ -238,7 +254,7 @@ def _fit(gd: Grouped, prior, tol: float, method: str, shrinkage, call: str) -> L
         coords={"class": gd.classes, "feature": gd.features, "LD": lds},
         attrs={"N": n, "method": method, "tol": tol, "call": call,
                "shrinkage": "none" if shrinkage is None else str(shrinkage),
-               "shrinkage_intensity": intensity,
+               "shrinkage_intensity": intensity, "n_dropped": int((~live).sum()) if drop_constant else 0,
                **({"formula": gd.formula} if gd.formula else {})},
     )
     scores = xr.DataArray((X - xbar) @ scaling, dims=("sample", "LD"),
@@ -247,7 +263,7 @@ def _fit(gd: Grouped, prior, tol: float, method: str, shrinkage, call: str) -> L
 
 
 def lda(x: Any, grouping: Any = None, classes: Any = None, prior: Any = None, shrinkage=None,
-        tol: float = 1e-4, method: str = "moment", *, data: Any = None) -> LDA:
+        tol: float = 1e-4, method: str = "moment", *, data: Any = None, drop_constant: bool = False) -> LDA:
     """Linear discriminant analysis, R's ``MASS::lda``.
 
     Parameters
@@ -274,6 +290,9 @@ def lda(x: Any, grouping: Any = None, classes: Any = None, prior: Any = None, sh
         Divide the within-group scatter by ``n - K`` (unbiased) or ``n``.
     data : pandas.DataFrame, optional
         The data of a formula.
+    drop_constant : bool
+        Give features constant within groups (dead ReLU units, say) zero coefficients, with
+        a warning, instead of MASS's error.
 
     Returns
     -------
@@ -308,7 +327,7 @@ def lda(x: Any, grouping: Any = None, classes: Any = None, prior: Any = None, sh
     call = f"lda({x}, data = data)" if isinstance(x, str) else "lda(x, grouping)"
     if classes is not None:
         call = call[:-1] + f", classes = {[str(c) for c in gd.classes]})"
-    return _fit(gd, prior, float(tol), method, shrinkage, call)
+    return _fit(gd, prior, float(tol), method, shrinkage, call, bool(drop_constant))
 
 
 @dataclass(repr=False)

@@ -29,6 +29,7 @@ from ..persist import read_groups, write_groups
 from ..rtable import format_table
 from ..validation import check_group_sizes, check_within_group_sd
 from ._grouped import Grouped, grouped_data
+from .lda import left_rownames
 
 __all__ = ["Manova", "manova", "pairwise_separation", "TESTS"]
 
@@ -68,7 +69,8 @@ class Manova:
     def __repr__(self) -> str:
         a = self.stats.attrs
         lines = [f"One-way MANOVA: {a['n_responses']} responses, {self.classes.size} groups, "
-                 f"{a['n_samples']} samples", ""]
+                 f"{a['n_samples']} samples"
+                 + (f" ({a['n_dropped']} constant features left out)" if a.get("n_dropped") else ""), ""]
         rows = [("", "Df", "Value", "approx F", "num Df", "den Df", "Pr(>F)")]
         for t in self.stats["test"].values:
             r = self.stats.sel(test=str(t))
@@ -77,11 +79,12 @@ class Manova:
                          f"{float(r['num_df']):.4g}", f"{float(r['den_df']):.5g}",
                          "< 2.2e-16" if p < 2.2e-16 else f"{p:.4g}"))
         rows.append(("Residuals", str(a["df_residual"]), "", "", "", "", ""))
-        lines += format_table(rows)
+        lines += format_table(left_rownames(rows))
         lines += ["", "Mahalanobis distances between class means (pooled within-group covariance):"]
         cls = [str(c) for c in self.classes]
         D = self.pairwise["mahalanobis"].values
-        lines += format_table([[""] + cls] + [[cls[i]] + [f"{v:.3f}" for v in D[i]] for i in range(len(cls))])
+        lines += format_table(left_rownames([[""] + cls] + [[cls[i]] + [f"{v:.3f}" for v in D[i]]
+                                                            for i in range(len(cls))]))
         return "\n".join(lines)
 
     def to_netcdf(self, path, store: str = "netcdf") -> None:
@@ -114,6 +117,34 @@ def _check_grouped(gd: Grouped, tol: float = 1e-8) -> None:
     check_within_group_sd(sd, gd.features, tol * max(float(sd.max()), np.finfo(float).tiny))
 
 
+def _fisher(delta: np.ndarray, S: np.ndarray) -> float:
+    """``max_w (w'delta)^2 / w'Sw``, attained at ``w = S^{-1} delta``.
+
+    A feature constant within both classes (a ReLU unit dead on both, say) has no
+    within-pair variance: it adds nothing when the two means agree on it and separates the
+    pair perfectly (an infinite ratio) when they do not.  It is left out of the solve.
+    """
+    var = np.diag(S)
+    live = var > 1e-12 * max(float(var.max()), np.finfo(float).tiny)
+    if (np.abs(delta[~live]) > 1e-12 * max(float(np.abs(delta).max()), np.finfo(float).tiny)).any():
+        return float("inf")
+    d, Sl = delta[live], S[np.ix_(live, live)]
+    # lstsq: a rank-deficient S (collinear features) keeps the ratio on its range
+    return float(d @ np.linalg.lstsq(Sl, d, rcond=1e-12)[0])
+
+
+def _without_constant(gd: Grouped, tol: float) -> tuple[Grouped, int]:
+    """``gd`` without the features whose within-group sd is below ``tol``, and how many went."""
+    K = gd.classes.size
+    means = np.zeros((K, gd.X.shape[1]))
+    np.add.at(means, gd.g, gd.X)
+    means /= gd.counts[:, None]
+    live = (gd.X - means[gd.g]).std(axis=0, ddof=1) >= tol
+    if not live.any():
+        raise ValueError("every feature is constant within groups; there is nothing to analyse.")
+    return Grouped(gd.X[:, live], gd.g, gd.classes, gd.features[live]), int((~live).sum())
+
+
 def _pairwise(gd: Grouped) -> xr.Dataset:
     X, g = gd.X, gd.g
     K, p = gd.classes.size, X.shape[1]
@@ -135,8 +166,7 @@ def _pairwise(gd: Grouped) -> xr.Dataset:
         for j in range(i + 1, K):
             delta = means[i] - means[j]
             D[i, j] = D[j, i] = np.sqrt(delta @ scipy.linalg.cho_solve(chol, delta))
-            # max_w (w'delta)^2 / w'(S_i + S_j)w is attained at w = (S_i + S_j)^{-1} delta
-            F[i, j] = F[j, i] = delta @ np.linalg.solve(covs[i] + covs[j], delta)
+            F[i, j] = F[j, i] = _fisher(delta, covs[i] + covs[j])
     coords = {"class": gd.classes, "class2": gd.classes}
     return xr.Dataset(
         {"mahalanobis": (("class", "class2"), D), "fisher": (("class", "class2"), F)}, coords=coords,
@@ -154,7 +184,8 @@ def pairwise_separation(x: Any, grouping: Any = None, classes: Any = None, *, da
     * ``fisher[i, j] = max_w (w'(m_i - m_j))^2 / (w'(S_i + S_j) w) = (m_i - m_j)'(S_i + S_j)^-1
       (m_i - m_j)``: Fisher's criterion of the two classes alone, with their own covariances
       ``S_i``, ``S_j`` (divisor ``n_c - 1``).  With equal covariances it is half the squared
-      Mahalanobis distance.
+      Mahalanobis distance.  Features constant within both classes are left out (infinite
+      ratio if the two means differ on one).
 
     Parameters
     ----------
@@ -178,7 +209,8 @@ def pairwise_separation(x: Any, grouping: Any = None, classes: Any = None, *, da
     return _pairwise(gd)
 
 
-def manova(x: Any, grouping: Any = None, classes: Any = None, *, data: Any = None) -> Manova:
+def manova(x: Any, grouping: Any = None, classes: Any = None, *, data: Any = None,
+           drop_constant: bool = False, tol: float = 1e-4) -> Manova:
     """One-way MANOVA of the features on the classes, R's ``summary(manova(x ~ g))``, all four tests.
 
     Parameters
@@ -191,6 +223,11 @@ def manova(x: Any, grouping: Any = None, classes: Any = None, *, data: Any = Non
         Only these classes (e.g. an :func:`~classdep.ambiguous` set).
     data : pandas.DataFrame, optional
         The data of a formula.
+    drop_constant : bool
+        Leave out features whose within-group sd is below ``tol`` (dead ReLU units, say;
+        counted in ``stats.attrs["n_dropped"]``) instead of raising an error.
+    tol : float
+        The threshold of ``drop_constant``.
 
     Returns
     -------
@@ -211,6 +248,9 @@ def manova(x: Any, grouping: Any = None, classes: Any = None, *, data: Any = Non
     from statsmodels.multivariate.manova import MANOVA
 
     gd = grouped_data(x, grouping, classes, data=data)
+    dropped = 0
+    if drop_constant:
+        gd, dropped = _without_constant(gd, tol)
     _check_grouped(gd)
     K = gd.classes.size
     n, p = gd.X.shape
@@ -226,7 +266,7 @@ def manova(x: Any, grouping: Any = None, classes: Any = None, *, data: Any = Non
         {k: ("test", np.asarray([float(table.loc[t, c]) for t in TESTS], dtype=float))
          for k, c in col.items()},
         coords={"test": names},
-        attrs={"df": K - 1, "df_residual": n - K, "n_responses": p, "n_samples": n,
+        attrs={"df": K - 1, "df_residual": n - K, "n_responses": p, "n_samples": n, "n_dropped": dropped,
                "hotelling_lawley_F": "McKeon (statsmodels); R uses Pillai-Samson"},
     )
     # the eigenvalues behind the statistics, for those who want them (and to check them)
