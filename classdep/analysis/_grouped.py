@@ -81,7 +81,7 @@ def grouped_data(x: Any, grouping: Any = None, classes: Any = None, *, data: Any
     classes : sequence of labels or a result with ``.classes``, optional
         Keep only the samples of these classes, in this order.  When the labels are integer
         codes and ``classes`` names classes, a result carrying ``all_classes`` (the names of
-        the codes, as :class:`~classdep.analysis.ambiguous.Ambiguous` does) maps one to the other.
+        the codes, as :class:`~classdep.Ambiguous` does) maps one to the other.
 
     Examples
     --------

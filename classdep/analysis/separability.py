@@ -5,7 +5,7 @@ weight decays of :func:`~classdep.datasets.fashion_mnist_features`, or any name)
 representation is scored on the chosen classes (typically an :func:`~classdep.ambiguous`
 set) by
 
-* ``fisher`` and ``mahalanobis`` per class pair (:func:`~classdep.analysis.manova.pairwise_separation`),
+* ``fisher`` and ``mahalanobis`` per class pair (:func:`~classdep.pairwise_separation`),
 * ``cv_accuracy``: accuracy of :func:`~classdep.lda` out of fold (scikit-learn's
   ``StratifiedKFold``), and from the same out-of-fold posteriors ``pair_accuracy`` per pair
   (the classifier restricted to the two classes, REFERENCES.md §1) and its minimum
@@ -182,7 +182,7 @@ def separability(features: Any, y: Any = None, classes: Any = None, *, dim: str 
         representations given as a mapping or sequence.
     y : array-like (n,), optional
         Class labels, shared by all representations (from the Dataset when omitted).
-    classes : sequence or an :class:`~classdep.analysis.ambiguous.Ambiguous`, optional
+    classes : sequence or an :class:`~classdep.Ambiguous`, optional
         The classes to compare (default: all).
     dim : str, optional
         Name of the representation dim (default: the leading dim, or ``"representation"``).
