@@ -503,6 +503,13 @@ def test_results_round_trip_netcdf(tmp_path):
     assert repr(cd.Separability.from_netcdf(tmp_path / "sep.nc")) == repr(sep)
     with pytest.raises(ValueError, match="does not hold a classdep LDA"):
         cd.LDA.from_netcdf(tmp_path / "mv.nc")
+    rng = np.random.default_rng(0)
+    y = np.repeat(np.array(["a", "b", "c"]), 30)
+    cv = cd.cv_glmnet(rng.normal(size=(90, 2)) + (y == "b")[:, None], y, nfolds=3, nlambda=4, progress=False)
+    amb = cd.ambiguous(cv, k=2)
+    amb.to_netcdf(tmp_path / "amb.nc")
+    back = cd.Ambiguous.from_netcdf(tmp_path / "amb.nc")
+    assert repr(back) == repr(amb) and back.classes.tolist() == amb.classes.tolist()
 
 
 def test_prints_like_mass():
