@@ -215,7 +215,8 @@ def glmnet(
         Maximum Newton iterations per lambda.
     solver, preconditioner : str
         ``"auto"`` (default), ``"newton"`` (exact Hessian, Cholesky) or ``"newton-cg"``
-        (truncated Newton) with the ``"hessian"`` or ``"kronecker"`` preconditioner.
+        (truncated Newton) with the ``"hessian"``, ``"block"`` (per-class Hessian blocks)
+        or ``"kronecker"`` preconditioner; the user guide says which ``"auto"`` picks.
     device : {"auto", "cpu", "gpu"}
     dtype : float64 (CPU default) or float32 (GPU default)
     augment : dict, optional

@@ -41,7 +41,7 @@ def _solve_in(xp, X, y, K, family, loss, inner_name, lam=0.05, masks=None):
     return to_numpy(st.W), to_numpy(st.b), st.converged
 
 
-@pytest.mark.parametrize("inner", ["newton", "hessian", "kronecker"])
+@pytest.mark.parametrize("inner", ["newton", "hessian", "block", "kronecker"])
 @pytest.mark.parametrize("family,loss", [("multinomial", "ce"), ("multinomial", "vs"),
                                          ("ova", "ce"), ("multinomial", "ldt")])
 def test_solvers_under_array_api_strict(inner, family, loss):
@@ -70,7 +70,7 @@ def _strict_prepared(xp, pp, lam=None):
     return dataclasses.replace(pp, prob=prob)
 
 
-@pytest.mark.parametrize("inner", ["newton", "hessian", "kronecker"])
+@pytest.mark.parametrize("inner", ["newton", "hessian", "block", "kronecker"])
 @pytest.mark.parametrize("family", ["multinomial", "ova", "gaussian"])
 def test_elementwise_penalty_and_gaussian_family_under_array_api_strict(inner, family):
     xps = pytest.importorskip("array_api_strict")

@@ -15,7 +15,7 @@ from classdep import ConvergenceWarning, SeparationWarning
 from classdep.solvers.losses import logit_adjustments
 from classdep.solvers.path import fit_path
 
-SOLVERS = [("newton", "auto"), ("newton-cg", "hessian"), ("newton-cg", "kronecker")]
+SOLVERS = [("newton", "auto"), ("newton-cg", "hessian"), ("newton-cg", "block"), ("newton-cg", "kronecker")]
 
 
 def _problem(n=300, d=5, K=4, seed=0, imbalance=False):

@@ -12,9 +12,9 @@ import numpy as np
 
 from ..backend import cho_factor, cho_solve
 from .driver import State
-from .objective import Problem, hessian_blocks
+from .objective import _GAUGE_WEIGHT, Problem, class_blocks, gauge_direction, hessian_blocks
 
-__all__ = ["CholeskyNewton", "HessianFactor", "hessian_bytes"]
+__all__ = ["CholeskyNewton", "ClassBlockFactor", "HessianFactor", "class_block_bytes", "hessian_bytes"]
 
 
 def hessian_bytes(n: int, d: int, K: int, M: int, family: str, itemsize: int = 8) -> int:
@@ -23,6 +23,11 @@ def hessian_bytes(n: int, d: int, K: int, M: int, family: str, itemsize: int = 8
     if family == "multinomial":
         return itemsize * (M * (D1 * K) ** 2 + 2 * n * D1 * K)
     return itemsize * (M * K * D1 * D1 + n * D1)
+
+
+def class_block_bytes(n: int, d: int, K: int, M: int, itemsize: int = 8) -> int:
+    """Memory the per-class Hessian blocks of a batch need, factors included."""
+    return itemsize * (2 * M * K * (d + 1) ** 2 + 2 * n * (d + 1))
 
 
 def _cho_factor_jittered(xp, H, approximate: bool):
@@ -86,6 +91,61 @@ class HessianFactor:
         s = cho_solve(xp, self.factor, xp.reshape(g, (M, (d + 1) * K, 1)))
         s = xp.reshape(s, (M, d + 1, K))
         return xp.permute_dims(s[:, :d, :], (1, 0, 2)), s[:, d, :]
+
+
+class ClassBlockFactor:
+    """A preconditioner for the multinomial Hessian from its per-class diagonal blocks.
+
+    The multinomial Hessian is ``D - C``: ``D`` holds the per-class blocks
+    (:func:`~classdep.solvers.objective.class_blocks`) and ``C`` the cross-class terms
+    ``sum_i x~_i x~_i^T ⊗ q_i q_i^T``.  ``D`` alone is a poor preconditioner because of
+    the softmax gauge: along ``v ⊗ u`` (the same change to every class, see
+    :func:`~classdep.solvers.objective.gauge_direction`) the loss is flat, ``C`` cancels
+    ``D`` exactly, and the Hessian is the penalty alone, while ``D`` is large there.  The
+    gauge directions and their complement are invariant subspaces of the Hessian (exactly
+    so for a penalty that is the same for every class), so the preconditioner treats them
+    apart: ``Pi D^{-1} Pi`` on the complement (``Pi`` the projection out of the gauge) and
+    the inverse penalty on the gauge itself.
+
+    Measured on the synthetic 100-class problem at lambda = 1e-5 (PCG to 1e-2 relative
+    residual): 12 iterations, against 23 with ``D^{-1}`` unprojected and 91 with the
+    Kronecker preconditioner.  The cost is ``M K`` blocks of ``(d+1)^2`` (memory) and
+    their sums over the rows that carry curvature, a small fraction of the full sums at
+    the small lambdas where the preconditioner matters (see ``class_blocks``).
+    For OvA the blocks are the Hessian itself (up to the skipped rows).
+    """
+
+    def __init__(self, prob: Problem, P, work_dtype=None, rows=None):
+        xp = prob.xp
+        self.prob = prob
+        d, K, M = prob.d, prob.K, prob.M
+        H = class_blocks(prob, P, work_dtype=work_dtype, rows=rows)
+        self.factor = _cho_factor_jittered(xp, xp.reshape(H, (M * K, d + 1, d + 1)), approximate=True)
+        self.u = gauge_direction(prob)
+        if self.u is not None:
+            u2 = self.u * self.u
+            if prob.elementwise:
+                lam_g = xp.sum(prob.lam * u2[None, None, :], axis=2)  # (d, M)
+            else:
+                lam_g = xp.broadcast_to(xp.sum(prob.lam * u2[None, :], axis=1)[None, :], (d, M))
+            gauge_b = _GAUGE_WEIGHT if prob.intercept else 1.0
+            self.inv_gauge = 1.0 / xp.concat([lam_g, xp.full((1, M), gauge_b, dtype=lam_g.dtype)], axis=0)
+
+    def solve(self, gW, gb):
+        """The preconditioner applied to ``[gW; gb]``, laid out like (gW (d, M, K), gb (M, K))."""
+        prob = self.prob
+        xp = prob.xp
+        d, K, M = prob.d, prob.K, prob.M
+        R = xp.concat([gW, gb[None, :, :]], axis=0)  # (d+1, M, K)
+        u = self.u
+        if u is not None:
+            along = R @ u  # (d+1, M)
+            R = R - along[:, :, None] * u
+        g = xp.reshape(xp.permute_dims(R, (1, 2, 0)), (M * K, d + 1, 1))
+        Z = xp.permute_dims(xp.reshape(cho_solve(xp, self.factor, g), (M, K, d + 1)), (2, 0, 1))
+        if u is not None:
+            Z = Z - (Z @ u)[:, :, None] * u + (along * self.inv_gauge)[:, :, None] * u
+        return Z[:d, ...], Z[d, ...]
 
 
 class CholeskyNewton:

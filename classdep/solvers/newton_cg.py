@@ -26,8 +26,8 @@ import numpy as np
 
 from ..backend import eigh, to_numpy
 from .driver import State
-from .newton import HessianFactor
-from .objective import _GAUGE_WEIGHT, Problem, curvature, hessp
+from .newton import ClassBlockFactor, HessianFactor
+from .objective import _GAUGE_WEIGHT, Problem, curvature, curvature_rows, hessp
 
 __all__ = ["NewtonCG"]
 
@@ -38,12 +38,31 @@ _MAX_BLOCK_FLOPS = 2e9
 # formed anew when a CG solve took more than this many iterations (the iterate has moved
 # far from where it was formed, as after a large step along a coarse grid).
 _REBUILD_AFTER_CG = 25
+# The class-block preconditioner is cheaper to form (rows with curvature only) and goes
+# stale faster (it is used where curvature moves most, at small lambda on large heads):
+# measured on the synthetic 100-class problem, rebuilding after 12 CG iterations cut
+# products 3x against Kronecker at lambda = 1e-5; after 25, 2.6x; every Newton step, more
+# formations than the CG iterations they save.
+_REBUILD_BLOCKS_AFTER_CG = 12
+# An adaptive "block" preconditioner (the one "auto" picks) uses the Kronecker one at a
+# lambda whose classes have their curvature spread over more than this fraction of the
+# training rows (large lambda): it costs nothing to form and CG needs a few iterations
+# there, while the blocks would be summed over every row.  The choice is made from the
+# first iterate of each lambda alone, so that a resumed path repeats it.
+_BLOCK_ROWS_FRACTION = 0.5
 # Smallest CG forcing term when Hessian-vector products run in float32 (their relative
 # error is ~1e-7; asking CG for less would only burn iterations).
 _ETA_FLOOR_MIXED = 1e-6
 # The Hessian preconditioner sums over this many curvature-weighted samples per
 # coefficient (measured on Fashion-MNIST PCA-128: 4 keeps CG at ~5 per Newton step).
 _ROWS_PER_PARAMETER = 4
+
+
+def _kept_fraction(prob: Problem, state: State, keep) -> float:
+    """Mean fraction of its members' training rows that a class block would be summed over."""
+    train = np.sum(to_numpy(prob.omega) > 0, axis=0)  # (M,)
+    frac = np.sum(keep, axis=0) / np.maximum(train, 1)[:, None]  # (M, K)
+    return float(np.mean(frac[state.active])) if state.active.any() else 1.0
 
 
 class NewtonCG:
@@ -56,6 +75,16 @@ class NewtonCG:
         feature covariance is computed here once and reused along the whole path.
     maxcg : int
         Cap on CG iterations per Newton step.
+    preconditioner : {"kronecker", "hessian", "block"}
+        The Kronecker approximation (module notes), the Hessian on curvature-sampled
+        rows (:class:`~classdep.solvers.newton.HessianFactor`) or its per-class blocks
+        with the gauge treated apart (:class:`~classdep.solvers.newton.ClassBlockFactor`).
+    mixed : bool, optional
+        Hessian-vector products in float32 (default: when the problem is float64).
+    adaptive : bool
+        With ``"block"``: at each lambda, use the Kronecker preconditioner instead when
+        the classes' curvature is spread over most rows (large lambda), where it is as
+        good and costs nothing to form.
 
     Examples
     --------
@@ -71,7 +100,7 @@ class NewtonCG:
     name = "newton-cg"
 
     def __init__(self, prob: Problem, maxcg: int = 250, preconditioner: str = "kronecker",
-                 mixed: bool | None = None):
+                 mixed: bool | None = None, adaptive: bool = False):
         xp = prob.xp
         # Hessian-vector products in float32 for a float64 problem: CG needs them only to
         # the forcing tolerance (>= 1e-6 here), they are memory-bound, and float32 halves
@@ -79,8 +108,11 @@ class NewtonCG:
         self.mixed = (prob.X.dtype == xp.float64) if mixed is None else mixed
         self._p32_for = self._P32_for = None
         self.preconditioner = preconditioner
-        self._hessian_for = None
+        self.adaptive = adaptive
+        self._lambda_state = self._hf = None
+        self._use = preconditioner
         self._last_cg = 0
+        self._rebuild_after = _REBUILD_BLOCKS_AFTER_CG if preconditioner == "block" else _REBUILD_AFTER_CG
         wbar = xp.mean(prob.omega, axis=1)
         C = prob.X.T @ (prob.X * wbar[:, None])
         self.s, self.U = eigh(xp, C)
@@ -164,14 +196,24 @@ class NewtonCG:
     def __call__(self, prob: Problem, state: State):
         xp = prob.xp
         dt = prob.X.dtype
-        if self.preconditioner == "hessian":
-            # The Hessian at the first iterate of this lambda, factored once and reused
-            # by later Newton steps at the same lambda while CG stays short.
-            if self._hessian_for is not state or self._last_cg > _REBUILD_AFTER_CG:
-                rows = max(_ROWS_PER_PARAMETER * (prob.d + 1) * prob.K, 2000)
-                self._hf = HessianFactor(prob, state.ev.P, work_dtype=prob.xp.float32,
-                                         max_rows=rows if rows < prob.n // 2 else None)
-                self._hessian_for = state
+        rows = None
+        if self._lambda_state is not state:
+            # First Newton iterate at this lambda: choose and (re)form the preconditioner.
+            self._lambda_state, self._hf, self._use = state, None, self.preconditioner
+            if self.preconditioner == "block" and self.adaptive:
+                rows = curvature_rows(prob, state.ev.P, work_dtype=xp.float32)
+                if _kept_fraction(prob, state, rows[1]) > _BLOCK_ROWS_FRACTION:
+                    self._use = "kronecker"
+        if self._use in ("hessian", "block"):
+            # Formed at the first iterate of this lambda, factored once and reused by
+            # later Newton steps at the same lambda while CG stays short.
+            if self._hf is None or self._last_cg > self._rebuild_after:
+                if self._use == "block":
+                    self._hf = ClassBlockFactor(prob, state.ev.P, work_dtype=xp.float32, rows=rows)
+                else:
+                    r = max(_ROWS_PER_PARAMETER * (prob.d + 1) * prob.K, 2000)
+                    self._hf = HessianFactor(prob, state.ev.P, work_dtype=xp.float32,
+                                             max_rows=r if r < prob.n // 2 else None)
                 state.work.hessians += 1
             pre = None
         else:

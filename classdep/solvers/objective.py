@@ -41,7 +41,7 @@ import numpy as np
 from ..backend import to_numpy
 
 __all__ = ["Problem", "Evaluation", "evaluate", "hessp", "curvature", "curvature_trace",
-           "curvature_diagonal", "hessian_blocks"]
+           "curvature_diagonal", "hessian_blocks", "curvature_rows", "class_blocks", "gauge_direction"]
 
 # Weight of the term that pins the softmax gauge (see `Problem.gauge`).  Any positive
 # value gives the same minimizer; one matches the scale of the softmax curvature.
@@ -424,3 +424,89 @@ def hessian_blocks(prob: Problem, P, *, work_dtype=None, max_rows: int | None = 
                 D1 * K, dtype=dt)
         Hs.append(Hm)
     return xp.stack(Hs), q is None
+
+
+def gauge_direction(prob: Problem):
+    """Unit direction ``u`` (K,) of the softmax gauge in ``W``, or None (OvA, gaussian).
+
+    Adding ``v u_k`` to every class's coefficients ``W[:, k]`` shifts every adjusted logit
+    of a sample by the same amount (``u`` is proportional to ``1/delta``), so the loss
+    has zero curvature along ``v ⊗ u``: only the penalty acts there.  Unlike
+    :attr:`Problem.gauge` it exists with or without intercepts.
+    """
+    if prob.family != "multinomial":
+        return None
+    xp = prob.xp
+    u = xp.ones(prob.K, dtype=prob.X.dtype) if prob.delta is None else 1.0 / prob.delta
+    return u / xp.sqrt(xp.sum(u * u))
+
+
+def curvature_rows(prob: Problem, P, *, work_dtype=None, drop: float = 1e-2):
+    """Each class's own curvature per row, and the rows that carry most of it.
+
+    Returns ``(v, keep)``: ``v`` (n, M, K) is ``omega_im v_ik`` (see
+    :func:`curvature_diagonal`) in ``work_dtype``; ``keep`` (NumPy bool, n x M x K) marks,
+    for each (member, class), the fewest rows whose weights sum to a fraction
+    ``1 - drop`` of the total (ties kept).
+    """
+    xp = prob.xp
+    n, K, M = prob.n, prob.K, prob.M
+    wdt = prob.X.dtype if work_dtype is None else work_dtype
+    # c p (1 - p) for both logistic families (the multinomial diagonal is p - p^2, as for
+    # OvA), c for the gaussian family, with c the weight times the squared logit scale.
+    c = xp.astype(prob.omega, wdt)[:, :, None]
+    ls = prob.link_scale()
+    if ls is not None:
+        c = c * xp.astype(ls * ls, wdt)
+    if prob.family == "gaussian":
+        v = c * xp.ones((1, 1, K), dtype=wdt)
+    else:
+        P32 = xp.astype(P, wdt)
+        v = c * P32 * (1.0 - P32)
+    # On the host: a sort of n·M·K numbers costs about one Hessian-vector product, far
+    # less than the row sums it saves.
+    vn = np.reshape(to_numpy(v), (n, M * K))
+    srt = -np.sort(-vn, axis=0)
+    cum = np.cumsum(srt, axis=0, dtype=np.float64)
+    r = np.minimum(np.sum(cum < (1.0 - drop) * cum[-1], axis=0), n - 1)
+    tau = srt[r, np.arange(M * K)]
+    keep = np.reshape((vn >= tau) & (vn > 0), (n, M, K))
+    return v, keep
+
+
+def class_blocks(prob: Problem, P, *, work_dtype=None, drop: float = 1e-2, rows=None):
+    """The diagonal blocks of the Hessian in (W, b), one per (member, class): (M, K, d+1, d+1).
+
+    Block ``(m, k)`` is ``sum_i omega_im v_ik x~_i x~_i^T`` plus the penalty, with
+    ``x~_i = (x_i, 1)`` and ``v_ik`` the curvature of the class's own logit
+    (:func:`curvature_diagonal`).  The cross-class terms ``-p_ik p_il`` are left out.
+
+    The sum runs over the fewest rows that carry a fraction ``1 - drop`` of the block's
+    curvature (:func:`curvature_rows`; pass its result as ``rows`` to reuse it).  At
+    small lambda each class has its curvature on a few hundred rows (those near its
+    decision boundaries), so the blocks cost a small fraction of the
+    ``2 n (d+1)^2 K`` flops of the full sums.  ``work_dtype`` (e.g. float32) runs the
+    products in lower precision; the result is in the problem's dtype.
+    """
+    xp = prob.xp
+    n, d, K, M = prob.n, prob.d, prob.K, prob.M
+    dt = prob.X.dtype
+    wdt = dt if work_dtype is None else work_dtype
+    D1 = d + 1
+    v, keep = curvature_rows(prob, P, work_dtype=wdt, drop=drop) if rows is None else rows
+    Xfull = xp.astype(xp.concat([prob.X, xp.ones((n, 1), dtype=dt)], axis=1), wdt)
+    out = xp.zeros((M, K, D1, D1), dtype=dt)
+    pen_rows = xp.concat([xp.ones(d, dtype=dt), xp.zeros(1, dtype=dt)])
+    for m in range(M):
+        pen = _pen_diag(prob, m, pen_rows)  # (d+1, K)
+        for k in range(K):
+            idx = xp.asarray(np.nonzero(keep[:, m, k])[0])
+            Xs = xp.take(Xfull, idx, axis=0)
+            w = xp.take(v[:, m, k], idx, axis=0)
+            Hk = xp.astype(Xs.T @ (Xs * w[:, None]), dt)
+            out[m, k, ...] = Hk + xp.eye(D1, dtype=dt) * pen[:, k][None, :]
+    if not prob.intercept:
+        # b stays zero: its Hessian is the identity, decoupled from W (see Problem)
+        mask = xp.concat([xp.ones(d, dtype=dt), xp.zeros(1, dtype=dt)])
+        out = out * (mask[:, None] * mask[None, :]) + xp.eye(D1, dtype=dt) * (1.0 - mask)[None, :]
+    return out

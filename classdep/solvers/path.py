@@ -21,7 +21,7 @@ from ..exceptions import ConvergenceWarning, SeparationWarning
 from ..validation import check_choice, check_lambda
 from .augment import MAX_ROUNDS, Anderson, QuadraticPenalty
 from .driver import State, Work, machine_eps, minimize, start
-from .newton import CholeskyNewton, hessian_bytes
+from .newton import CholeskyNewton, class_block_bytes, hessian_bytes
 from .newton_cg import NewtonCG
 from .objective import Problem, evaluate
 from .prepare import Prepared, initial_point, prepare, to_user_scale
@@ -32,7 +32,7 @@ SOLVERS = ("auto", "newton", "newton-cg")
 # Coefficient vectors up to this length get the exact Newton solver under "auto": a
 # Hessian costs about (d+1)K / 4 Hessian-vector products, and those need no CG.
 _TINY = 64
-PRECONDITIONERS = ("auto", "hessian", "kronecker")
+PRECONDITIONERS = ("auto", "hessian", "block", "kronecker")
 
 # glmnet's ridge convention: lambda_max is the lasso lambda_max at alpha = 1e-3.
 _RIDGE_ALPHA = 1e-3
@@ -104,9 +104,13 @@ def choose_solver(prob: Problem, device: str = "cpu", preconditioner: str = "aut
       few Hessian-vector products;
     * otherwise ``"newton-cg"`` with the ``"hessian"`` preconditioner (the Hessian on
       curvature-sampled rows, factored once per lambda) when it fits in a quarter of
-      free memory and its factorization is affordable (``(d+1) K <= 8000``), else with
-      the ``"kronecker"`` preconditioner, which needs only ``d x d`` and ``K x K``
-      matrices (ImageNet-sized heads).
+      free memory and its factorization is affordable (``(d+1) K <= 8000``);
+    * else with the ``"block"`` preconditioner (the per-class diagonal blocks of the
+      Hessian, with the softmax gauge treated apart; see
+      :class:`~classdep.solvers.newton.ClassBlockFactor`) when its ``M K (d+1)^2``
+      numbers fit in a quarter of free memory (heads of hundreds of classes);
+    * else with the ``"kronecker"`` preconditioner, which needs only ``d x d`` and
+      ``K x K`` matrices (ImageNet-sized heads).
     """
     check_choice(preconditioner, PRECONDITIONERS, "preconditioner")
     n, d, K, M = prob.n, prob.d, prob.K, prob.M
@@ -114,7 +118,13 @@ def choose_solver(prob: Problem, device: str = "cpu", preconditioner: str = "aut
     D1K = (d + 1) * K if prob.family == "multinomial" else d + 1
     fits = hessian_bytes(n, d, K, M, prob.family, itemsize) <= _available_bytes(device) // 4
     if preconditioner == "auto":
-        preconditioner = "hessian" if fits and D1K <= 8000 else "kronecker"
+        if fits and D1K <= 8000:
+            preconditioner = "hessian"
+        elif prob.family == "multinomial" and class_block_bytes(n, d, K, M, itemsize) <= _available_bytes(
+                device) // 4:
+            preconditioner = "block"
+        else:
+            preconditioner = "kronecker"
     if preconditioner == "hessian" and fits and D1K <= _TINY:
         return "newton", "hessian"
     return "newton-cg", preconditioner
@@ -161,11 +171,12 @@ def iter_path(
     dt = prob.X.dtype
     check_choice(solver, SOLVERS, "solver")
     pf = _penalties(lambdas, penalty_factor, prob.M, prob.K)
+    adaptive = preconditioner == "auto"
     auto_solver, preconditioner = choose_solver(prob, pp.device, preconditioner)
     if solver == "auto":
         solver = auto_solver
     inner = CholeskyNewton() if solver == "newton" else NewtonCG(prob, preconditioner=preconditioner,
-                                                                  mixed=mixed)
+                                                                  mixed=mixed, adaptive=adaptive)
     thresh_eff = max(float(thresh), 10 * machine_eps(prob))
     W, b = warm if warm is not None else initial_point(pp)
     hist = [] if lam_before is None else [float(v) for v in lam_before]
