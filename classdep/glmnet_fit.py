@@ -11,6 +11,7 @@ number of classes, so ``lambda * penalty_factor[k]`` is exactly class ``k``'s pe
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,7 +25,15 @@ from .solvers.augment import check_augment
 from .solvers.losses import LOSSES
 from .solvers.path import PRECONDITIONERS, SOLVERS, fit_path
 from .solvers.prepare import FAMILIES
-from .validation import check_choice, check_class_names, check_labels, check_lambda, check_matrix
+from .validation import (
+    check_choice,
+    check_class_names,
+    check_class_totals,
+    check_labels,
+    check_lambda,
+    check_matrix,
+    check_weights,
+)
 
 __all__ = ["GlmnetFit", "glmnet"]
 
@@ -58,6 +67,26 @@ def _features_and_labels(x, y):
     if names is None:
         names = [f"V{j + 1}" for j in range(X.shape[1])]  # R's default column names
     return X, y, names
+
+
+@contextmanager
+def singular_hessian_as_error(X: np.ndarray, lam):
+    """Turn LAPACK's "not positive definite" into an error that says why and what to do.
+
+    The exact Hessian is ``X'DX + lambda I`` (d x d per class, the softmax gauge has the
+    penalty alone): a lambda below the rounding of ``X'DX`` (about 1e-16 of the largest
+    feature variance in float64) leaves it numerically singular.
+    """
+    try:
+        yield
+    except np.linalg.LinAlgError as exc:
+        var = float(np.max(np.var(X, axis=0)))
+        low = "the smallest lambda" if lam is None else f"lambda={float(np.min(lam)):.3g}"
+        raise ValueError(
+            f"the Hessian could not be factored ({exc}): {low} is too small next to the features' "
+            f"scale (largest feature variance {var:.3g}) for the arithmetic to resolve the penalty. "
+            f"Use lambda >= {1e-12 * var:.1g}, rescale the features, or solver='newton-cg'."
+        ) from exc
 
 
 def _per_class(value, classes, name: str) -> np.ndarray:
@@ -270,6 +299,7 @@ def glmnet(
         raise ValueError(f"maxit={maxit!r} must be a positive integer.")
     X, y, names = _features_and_labels(x, y)
     codes, classes = check_labels(y, X.shape[0])
+    check_class_totals(codes, classes, check_weights(weights, X.shape[0]))
     K = classes.size
     aug = check_augment(augment)
     pf = None if penalty_factor is None else _per_class(penalty_factor, classes, "penalty_factor")
@@ -287,12 +317,13 @@ def glmnet(
         family=family, lambda_=None if lambda_ is None else "<given>", loss=loss,
         intercept=intercept, standardize=standardize, augment=augment,
     ).items() if v not in (None, "multinomial", "ce", True, False) or (k == "standardize" and v)}
-    res = fit_path(
-        X, codes, K, lam, nlambda=nlambda, lambda_min_ratio=lambda_min_ratio, penalty_factor=pf,
-        weights=weights, family=family, loss=loss, tau=tau, gamma=gamma, class_weight=class_weight,
-        standardize=standardize, intercept=intercept, solver=solver, preconditioner=preconditioner,
-        thresh=thresh, maxit=maxit, device=device, dtype=dtype, augment=aug,
-    )
+    with singular_hessian_as_error(X, lam):
+        res = fit_path(
+            X, codes, K, lam, nlambda=nlambda, lambda_min_ratio=lambda_min_ratio, penalty_factor=pf,
+            weights=weights, family=family, loss=loss, tau=tau, gamma=gamma, class_weight=class_weight,
+            standardize=standardize, intercept=intercept, solver=solver, preconditioner=preconditioner,
+            thresh=thresh, maxit=maxit, device=device, dtype=dtype, augment=aug,
+        )
     cls_coord = [str(c) for c in classes] if classes.dtype.kind in "OUS" else classes
     lamv = res.lambdas
     penalty = lamv[:, None] * res.penalty_factor[0][None, :]

@@ -19,13 +19,13 @@ import numpy as np
 import xarray as xr
 
 from .backend import to_numpy
-from .glmnet_fit import GlmnetFit, _features_and_labels, glmnet
+from .glmnet_fit import GlmnetFit, _features_and_labels, glmnet, singular_hessian_as_error
 from .metrics import classwise_dataset
 from .persist import read_groups, write_groups
 from .rtable import format_table
 from .solvers.path import iter_path
 from .solvers.prepare import prepare, to_user_scale
-from .validation import check_choice, check_folds, check_labels
+from .validation import check_choice, check_fold_coverage, check_folds, check_labels, check_weights
 
 __all__ = ["CVGlmnet", "CVGrid", "cv_glmnet", "make_folds"]
 
@@ -202,12 +202,28 @@ def _choose(lam: np.ndarray, cvm: np.ndarray, cvsd: np.ndarray) -> tuple[int, in
     return idmin, id1se
 
 
+def _payload_digest(arrays: dict[str, np.ndarray]) -> str:
+    """sha256 over the names, dtypes, shapes and bytes of ``arrays`` (sorted by name)."""
+    import hashlib
+
+    h = hashlib.sha256()
+    for k in sorted(arrays):
+        a = np.ascontiguousarray(arrays[k])
+        h.update(f"{k}|{a.dtype.str}|{a.shape}|".encode())
+        h.update(a.tobytes())
+    return h.hexdigest()
+
+
 class _Checkpoint:
     """Per-lambda blocks of a sweep written to a folder; reloaded on restart.
 
     Each finished lambda writes one ``.npz`` (atomically: temporary file, then rename)
-    holding its scores and the batch's coefficients, which seed the next warm start.
+    holding its scores and the batch's coefficients, which seed the next warm start,
+    and the sha256 of those arrays (``_sha256``); a block whose arrays do not match it,
+    or that cannot be read, is refused, never loaded.
     """
+
+    CHECKSUM = "_sha256"
 
     def __init__(self, path, fingerprint: str):
         self.dir = Path(path)
@@ -218,7 +234,9 @@ class _Checkpoint:
                 f"checkpoint {self.dir} belongs to a different sweep (other data or settings); "
                 "pass a new checkpoint path or delete that folder."
             )
-        stamp.write_text(fingerprint)
+        tmp = self.dir / f".fingerprint.{os.getpid()}.tmp"
+        tmp.write_text(fingerprint)
+        os.replace(tmp, stamp)  # atomic: a kill never leaves a half-written stamp
 
     def file(self, j: int) -> Path:
         return self.dir / f"lambda_{j:04d}.npz"
@@ -231,18 +249,32 @@ class _Checkpoint:
 
     def save(self, j: int, **arrays) -> None:
         tmp = self.dir / f".lambda_{j:04d}.{os.getpid()}.tmp.npz"
-        np.savez(tmp, **arrays)
+        arrays = {k: np.asarray(v) for k, v in arrays.items()}
+        np.savez(tmp, **arrays, **{self.CHECKSUM: np.asarray(_payload_digest(arrays))})
         os.replace(tmp, self.file(j))
 
     def load(self, j: int) -> dict[str, np.ndarray]:
+        fix = ("delete that file (the sweep recomputes from that lambda on) or pass a new "
+               "checkpoint folder")
         try:
-            with np.load(self.file(j)) as z:
-                return {k: z[k] for k in z.files}
-        except Exception as exc:  # noqa: BLE001 - any damage means "recompute this block"
+            with np.load(self.file(j), allow_pickle=False) as z:
+                arrays = {k: z[k] for k in z.files}
+        except Exception as exc:  # noqa: BLE001 - truncated zip, bad CRC, not an npz at all
             raise ValueError(
-                f"checkpoint block {self.file(j)} is unreadable ({exc}); delete it and rerun to "
-                "recompute from there."
+                f"checkpoint block {self.file(j)} is unreadable, truncated or corrupted ({exc}); {fix}."
             ) from exc
+        stored = arrays.pop(self.CHECKSUM, None)
+        if stored is None:
+            raise ValueError(
+                f"checkpoint block {self.file(j)} carries no checksum (written by another classdep "
+                f"version or another program), so it cannot be verified; {fix}."
+            )
+        if str(stored) != _payload_digest(arrays):
+            raise ValueError(
+                f"checkpoint block {self.file(j)} fails its sha256 checksum (its contents changed "
+                f"after it was written); {fix}."
+            )
+        return arrays
 
 
 def _fingerprint(X, codes, folds, lam, settings) -> str:
@@ -272,6 +304,7 @@ def _cv_single(
     nf = int(folds.max()) + 1
     if foldid is not None:
         check_folds(codes, classes, 2)
+    check_fold_coverage(codes, classes, folds, check_weights(weights, X.shape[0]))
     fit = glmnet(X, yy, family=family, lambda_=lambda_, nlambda=nlambda,
                  lambda_min_ratio=lambda_min_ratio, weights=weights, device=device, dtype=dtype,
                  **glmnet_args)
@@ -308,10 +341,21 @@ def _cv_single(
     prev_W = prev
     # A checkpointed sweep keeps CG in float64 so that a resumed run reproduces an
     # uninterrupted one bit for bit (see iter_path's `mixed`).
-    for j, st in iter_path(pp, lam[start:], pf, warm=warm, prev=prev,
-                           mixed=False if checkpoint is not None else None,
-                           lam_before=lam[start - 2:start] if start >= 2 else None,
-                           **{k: glmnet_args[k] for k in path_keys if k in glmnet_args}):
+    steps = iter_path(pp, lam[start:], pf, warm=warm, prev=prev,
+                      mixed=False if checkpoint is not None else None,
+                      lam_before=lam[start - 2:start] if start >= 2 else None,
+                      **{k: glmnet_args[k] for k in path_keys if k in glmnet_args})
+    with singular_hessian_as_error(X, lam):
+        blocks = _run_path(steps, blocks, start, pp, X, folds, family, ck, bar, prev_W)
+    if bar is not None:
+        bar.close()
+    return _assemble(blocks, fit, X, codes, classes, folds, nf, w, lam, type_measure, keep, family,
+                     glmnet_args)
+
+
+def _run_path(steps, blocks, start, pp, X, folds, family, ck, bar, prev_W):
+    """Score every lambda of the path as it is solved; checkpoint each block."""
+    for j, st in steps:
         jj = start + j
         Z = st.Z  # (n, M, K) raw logits of every sample under every fold's fit
         if pp.augment is not None and pp.augment.method == "sample":
@@ -334,10 +378,7 @@ def _cv_single(
         blocks.append(block)
         if bar is not None:
             bar.update(1)
-    if bar is not None:
-        bar.close()
-    return _assemble(blocks, fit, X, codes, classes, folds, nf, w, lam, type_measure, keep, family,
-                     glmnet_args)
+    return blocks
 
 
 def _augment_levels(x, augment):

@@ -17,6 +17,8 @@ __all__ = [
     "check_weights",
     "check_lambda",
     "check_folds",
+    "check_class_totals",
+    "check_fold_coverage",
     "check_class_names",
     "check_choice",
     "check_dims",
@@ -84,6 +86,16 @@ def check_matrix(X: Any, name: str = "x", dtype=None) -> np.ndarray:
             f"{name} has {int(bad.sum())} non-finite values ({kind}) in {rows.size} samples "
             f"(first: sample {int(rows[0])}); drop or impute those samples before fitting."
         )
+    # The solvers form sums of n squared features (Hessians, norms): values beyond
+    # sqrt(max / n) overflow them to inf and the fit to NaN, so refuse them here.
+    big = float(np.max(np.abs(arr)))
+    limit = float(np.sqrt(np.finfo(arr.dtype).max / (16.0 * arr.shape[0] * arr.shape[1])))
+    if big > limit:
+        raise ValueError(
+            f"{name} has values as large as {big:.3g}, beyond {limit:.3g} where sums of squares "
+            f"overflow {arr.dtype}; rescale the features (e.g. {name} / {name}.std()): ridge "
+            "results at lambda * c**2 on features * c are the same model."
+        )
     return arr
 
 
@@ -106,6 +118,17 @@ def check_labels(y: Any, n: int | None = None, name: str = "y") -> tuple[np.ndar
         codes = np.asarray(y.cat.codes, dtype=np.int64)
         if (codes < 0).any():
             raise ValueError(f"{name} has missing labels; drop those samples first.")
+        unused = np.bincount(codes, minlength=classes.size) == 0
+        if unused.any():
+            # a class without samples has no finite fit (its intercept runs to -inf)
+            raise ValueError(
+                f"{name} is a categorical whose categories {classes[unused].tolist()} have no samples; "
+                f"drop them with {name}.cat.remove_unused_categories()."
+            )
+        if classes.size < 2:
+            raise ValueError(
+                f"{name} has a single class ({classes[0]!r}); a classifier needs at least two classes."
+            )
         return codes, classes
     arr = np.asarray(y)
     if arr.ndim == 2 and 1 in arr.shape:
@@ -173,7 +196,13 @@ def check_lambda(lambda_: Any, name: str = "lambda_") -> np.ndarray:
     >>> check_lambda(0.1).tolist()
     [0.1]
     """
-    lam = np.atleast_1d(np.asarray(lambda_, dtype=np.float64))
+    try:
+        lam = np.atleast_1d(np.asarray(lambda_, dtype=np.float64))
+    except (TypeError, ValueError) as exc:
+        raise TypeError(
+            f"{name}={lambda_!r} is not a number or a sequence of numbers; pass e.g. "
+            f"{name}=0.1 or {name}=np.geomspace(1, 1e-4, 20)."
+        ) from exc
     if lam.ndim != 1 or lam.size == 0:
         raise ValueError(f"{name} must be a number or a 1-D sequence of numbers; got shape {lam.shape}.")
     if not np.isfinite(lam).all():
@@ -199,10 +228,58 @@ def check_folds(codes: np.ndarray, classes: Sequence, nfolds: int) -> None:
     small = np.nonzero(counts < nfolds)[0]
     if small.size:
         c = small[0]
+        fix = (f"lower nfolds to at most {counts.min()} or drop that class" if counts.min() >= 2
+               else "drop that class: cross-validation needs at least 2 samples of every class")
         raise ValueError(
             f"class {np.asarray(classes)[c].item()!r} has {counts[c]} samples, "
-            f"fewer than nfolds={nfolds}; "
-            f"lower nfolds to at most {counts.min()} or drop that class."
+            f"fewer than nfolds={nfolds}; {fix}."
+        )
+
+
+def check_class_totals(codes: np.ndarray, classes: Sequence, weights: np.ndarray) -> None:
+    """Every class needs positive total sample weight: a class weighted to zero has no
+    finite fit (its intercept runs to -inf) and would be reported as a fit silently.
+
+    Examples
+    --------
+    >>> check_class_totals(np.array([0, 1, 1]), ["a", "b"], np.array([1.0, 0.0, 2.0]))
+    """
+    totals = np.bincount(codes, weights=weights, minlength=len(classes))
+    zero = np.nonzero(~(totals > 0))[0]
+    if zero.size:
+        raise ValueError(
+            f"class {np.asarray(classes)[zero[0]].item()!r} has total weight 0 (all its samples are "
+            "weighted 0); drop that class's samples or give some of them a positive weight."
+        )
+
+
+def check_fold_coverage(codes: np.ndarray, classes: Sequence, folds: np.ndarray,
+                        weights: np.ndarray) -> None:
+    """Every fold must hold out samples of positive weight, and every class must keep
+    training samples when any one fold is held out (R's ``foldid`` can break both).
+
+    Examples
+    --------
+    >>> check_fold_coverage(np.array([0, 1, 0, 1]), ["a", "b"], np.array([0, 0, 1, 1]), np.ones(4))
+    """
+    nf = int(folds.max()) + 1
+    K = len(classes)
+    held = np.zeros((nf, K))
+    np.add.at(held, (folds, codes), weights)
+    per_fold = held.sum(axis=1)
+    empty = np.nonzero(~(per_fold > 0))[0]
+    if empty.size:
+        raise ValueError(
+            f"fold {int(empty[0]) + 1} holds out no sample of positive weight, so it cannot be scored; "
+            "reassign foldid or the weights so that every fold holds weighted samples."
+        )
+    train = held.sum(axis=0)[None, :] - held  # (fold, class): weight left for training
+    f, k = np.nonzero(~(train > 0))
+    if f.size:
+        raise ValueError(
+            f"class {np.asarray(classes)[k[0]].item()!r} has all its (weighted) samples in fold "
+            f"{int(f[0]) + 1}, so the fit without that fold never sees it; spread each class over "
+            "at least two folds (use nfolds= for stratified folds)."
         )
 
 

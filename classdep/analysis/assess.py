@@ -49,6 +49,9 @@ def assess(fit: GlmnetFit, newx, newy, s=None) -> xr.Dataset:
     ('lambda', 'class')
     """
     Xn, yy, _ = _features_and_labels(newx, newy)
+    if np.shape(yy)[:1] != (Xn.shape[0],):
+        raise ValueError(f"newy has shape {np.shape(yy)} but newx has {Xn.shape[0]} samples; give one "
+                         "label per sample.")
     codes = _codes_for(fit, yy)
     P = predict(fit, Xn, s=s if s is not None else list(fit.lambda_), type="response")
     Pv = P.values

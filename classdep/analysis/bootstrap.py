@@ -410,6 +410,9 @@ class BootCI:
 
 def _losses(cv, strata) -> SimpleNamespace:
     """Per-sample deviance curves sorted by class, from ``cv.oof`` (or an oof-like Dataset)."""
+    if not isinstance(cv, CVGlmnet | xr.Dataset):
+        raise TypeError(f"boot() needs the result of cv_glmnet() (or its oof Dataset); got "
+                        f"{type(cv).__name__}.")
     oof = cv if isinstance(cv, xr.Dataset) else getattr(cv, "oof", None)
     if oof is None:
         raise ValueError("cv.oof is None: the out-of-fold bootstrap needs the per-sample losses; "

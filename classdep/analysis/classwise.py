@@ -171,6 +171,9 @@ def classwise(cv: CVGlmnet, measure: str = "deviance", debias: str | None = "cro
     >>> cw.table["regret"].dims
     ('class',)
     """
+    if not isinstance(cv, CVGlmnet):
+        raise TypeError(f"classwise() needs the result of cv_glmnet(); got {type(cv).__name__}. "
+                        "A glmnet() fit has no held-out scores: run cv_glmnet() on the same data.")
     check_choice(measure, tuple(MEASURES), "measure")
     if debias not in (None, "crossfit"):
         raise ValueError(f"debias={debias!r} is not one of None, 'crossfit'.")

@@ -109,10 +109,16 @@ def prepare(
     # Centring is an exact reparameterization only when the intercept is free.
     center = wbar @ Xn if intercept else np.zeros(d)
     Xc = Xn - center
+    # A constant feature centres to rounding residue (1e-16 of its value), not to zero:
+    # zero it exactly, so that its coefficient is exactly 0 and standardize does not
+    # blow the residue up to unit scale (a singular Hessian).
+    const = np.ptp(Xn, axis=0) == 0
+    if intercept and const.any():
+        Xc[:, const] = 0.0
     sd = np.ones(d)
     if standardize:
-        sd = np.sqrt(wbar @ (Xc * Xc) - (wbar @ Xc) ** 2)
-        sd[sd == 0] = 1.0  # constant features stay at zero coefficient anyway
+        sd = np.sqrt(np.maximum(wbar @ (Xc * Xc) - (wbar @ Xc) ** 2, 0.0))
+        sd[(sd == 0) | const] = 1.0  # constant features stay at zero coefficient anyway
         Xc = Xc / sd
     if aug is not None and aug.method == "sample":
         # R noised copies of the raw features, centred and scaled like the clean ones;
