@@ -29,9 +29,13 @@ _MAX_HALVINGS = 40
 
 @dataclass
 class Work:
-    """Counts of matrix products of size n·d·(batch·K): the unit of cost."""
+    """Counts of matrix products of size n·d·(batch·K): the unit of cost.
 
-    products: int = 0
+    A product over part of the batch (CG members that are done drop out) counts as the
+    fraction of the batch it covers.
+    """
+
+    products: float = 0
     hessians: int = 0
     cg_iterations: int = 0
 
@@ -93,7 +97,7 @@ def _line_search(prob: Problem, state: State, S, sb, ZS, slope):
         Wt = state.W + tt[None, :, None] * S
         bt = state.b + tt[:, None] * sb
         Zt = state.Z + tt[None, :, None] * ZS
-        ft = to_numpy(evaluate(prob, Zt, Wt, bt, grad=False).f)
+        ft = to_numpy(evaluate(prob, Zt, Wt, bt, grad=False, probs=False).f)
         # Rounding: near the optimum f changes by less than its last digits; accept a
         # step that does not increase f beyond that noise.
         tol = 64 * machine_eps(prob) * np.abs(f0)

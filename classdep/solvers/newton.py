@@ -119,8 +119,10 @@ class ClassBlockFactor:
         xp = prob.xp
         self.prob = prob
         d, K, M = prob.d, prob.K, prob.M
-        H = class_blocks(prob, P, work_dtype=work_dtype, rows=rows)
-        self.factor = _cho_factor_jittered(xp, xp.reshape(H, (M * K, d + 1, d + 1)), approximate=True)
+        H = xp.reshape(class_blocks(prob, P, work_dtype=work_dtype, rows=rows), (M * K, d + 1, d + 1))
+        # Factors, not explicit inverses: at d = 256 an inverse from the factor (potri)
+        # costs as much as ten solves with it, about the uses one formation gets.
+        self.factor = _cho_factor_jittered(xp, H, approximate=True)
         self.u = gauge_direction(prob)
         if self.u is not None:
             u2 = self.u * self.u

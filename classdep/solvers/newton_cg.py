@@ -106,7 +106,7 @@ class NewtonCG:
         # the forcing tolerance (>= 1e-6 here), they are memory-bound, and float32 halves
         # the traffic.  Gradients, line search and convergence stay in float64.
         self.mixed = (prob.X.dtype == xp.float64) if mixed is None else mixed
-        self._p32_for = self._P32_for = None
+        self._p32_for = self._P32_for = self._sub_key = self._sub = None
         self.preconditioner = preconditioner
         self.adaptive = adaptive
         self._lambda_state = self._hf = None
@@ -171,26 +171,46 @@ class NewtonCG:
             return self._hf.solve(rW, rb)
         return self._apply(xp, pre, rW, rb)
 
-    def _hessp(self, prob: Problem, state: State, V, vb):
-        """Hessian-vector product; in float32 when ``mixed`` (see the class notes)."""
-        if not self.mixed:
-            return hessp(prob, state.ev.P, V, vb)
+    def _hessp(self, prob: Problem, state: State, V, vb, running):
+        """Hessian-vector product for the members still running CG (zero for the others).
+
+        In float32 when ``mixed`` (see the class notes).  Members that have met their CG
+        tolerance drop out of the matrix products: the batch costs the sum of the
+        members' CG iterations, not their maximum times ``M``.
+        """
         xp = prob.xp
-        f32 = xp.float32
+        wdt = xp.float32 if self.mixed else prob.X.dtype
         if self._p32_for is not prob.X:
             # X, Y and the weights are the same for every lambda: cast them once
-            self._p32 = dataclasses.replace(
-                prob, X=xp.astype(prob.X, f32), Y=xp.astype(prob.Y, f32), omega=xp.astype(prob.omega, f32),
-                delta=None if prob.delta is None else xp.astype(prob.delta, f32),
-                iota=None if prob.iota is None else xp.astype(prob.iota, f32),
-                scale=None if prob.scale is None else xp.astype(prob.scale, f32))
+            self._p32 = prob if not self.mixed else dataclasses.replace(
+                prob, X=xp.astype(prob.X, wdt), Y=xp.astype(prob.Y, wdt), omega=xp.astype(prob.omega, wdt),
+                delta=None if prob.delta is None else xp.astype(prob.delta, wdt),
+                iota=None if prob.iota is None else xp.astype(prob.iota, wdt),
+                scale=None if prob.scale is None else xp.astype(prob.scale, wdt))
             self._p32_for = prob.X
-        if self._P32_for is not state.ev:
-            self._P32 = xp.astype(state.ev.P, f32)
-            self._P32_for = state.ev
-        p32 = dataclasses.replace(self._p32, lam=xp.astype(prob.lam, f32))
-        HW, Hb = hessp(p32, self._P32, xp.astype(V, f32), xp.astype(vb, f32))
-        return xp.astype(HW, prob.X.dtype), xp.astype(Hb, prob.X.dtype)
+        key = tuple(np.nonzero(running)[0].tolist())
+        if self._P32_for is not state.ev or self._sub_key != key:
+            P = xp.astype(state.ev.P, wdt)
+            self._P32, self._P32_for, self._sub_key = P, state.ev, key
+            self._sub = None
+            if len(key) < prob.M:
+                idx = xp.asarray(np.asarray(key, dtype=np.int64))
+                self._sub = (idx, xp.take(P, idx, axis=1), xp.take(self._p32.omega, idx, axis=1))
+        lam = xp.astype(prob.lam, wdt)
+        if self._sub is None:
+            p32 = dataclasses.replace(self._p32, lam=lam)
+            HW, Hb = hessp(p32, self._P32, xp.astype(V, wdt), xp.astype(vb, wdt))
+            return xp.astype(HW, prob.X.dtype), xp.astype(Hb, prob.X.dtype)
+        idx, Psub, omsub = self._sub
+        p32 = dataclasses.replace(self._p32, omega=omsub, lam=xp.take(lam, idx, axis=lam.ndim - 2))
+        Vs, vbs = xp.astype(xp.take(V, idx, axis=1), wdt), xp.astype(xp.take(vb, idx, axis=0), wdt)
+        HW, Hb = hessp(p32, Psub, Vs, vbs)
+        # back to all M members (zeros for the others) by a 0/1 matrix: the array API has
+        # no scatter
+        E = xp.astype(xp.reshape(idx, (-1, 1)) == xp.reshape(xp.arange(prob.M), (1, -1)), prob.X.dtype)
+        HW = xp.permute_dims(xp.tensordot(xp.astype(HW, prob.X.dtype), E, axes=([1], [0])), (0, 2, 1))
+        Hb = E.T @ xp.astype(Hb, prob.X.dtype)
+        return HW, Hb
 
     # -- the CG loop ------------------------------------------------------------------
     def __call__(self, prob: Problem, state: State):
@@ -236,8 +256,8 @@ class NewtonCG:
         it = 0
         while running.any() and it < self.maxcg:
             it += 1
-            HW, Hb = self._hessp(prob, state, pW, pb)
-            state.work.products += 2
+            HW, Hb = self._hessp(prob, state, pW, pb, running)
+            state.work.products += 2 * int(running.sum()) / prob.M
             pHp = xp.sum(pW * HW, axis=(0, 2)) + xp.sum(pb * Hb, axis=1)
             run = xp.asarray(running.astype(np.float64), dtype=dt)
             safe = xp.where(pHp > 0, pHp, xp.ones_like(pHp))
