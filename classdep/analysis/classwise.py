@@ -187,11 +187,16 @@ def classwise(cv: CVGlmnet, measure: str = "deviance", debias: str | None = "cro
     K = cur.shape[1]
     at_o = cur[j_cls, np.arange(K)]
     at_g = cur[j_glob]
+    # relative regret: 0 where there is no regret (a class with recall 0 everywhere has
+    # at_opt = 0, and 0/0 would put an unflagged NaN in the table), inf where the optimum
+    # is 0 but the shared lambda is worse
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rel = np.where(reg == 0, 0.0, reg / np.abs(at_o))
     n_c = res["n"].sum("fold").values[0]
     prior = n_c / n_c.sum()
     table = xr.Dataset(
         {"lambda_opt": ("class", lam[j_cls]), "at_opt": ("class", at_o), "at_global": ("class", at_g),
-         "regret": ("class", reg), "rel_regret": ("class", reg / np.abs(at_o)),
+         "regret": ("class", reg), "rel_regret": ("class", rel),
          "index_opt": ("class", j_cls), "n": ("class", n_c)},
         coords={"class": res["class"].values},
     )

@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import zipfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -241,9 +242,19 @@ def _save_npz(ds: xr.Dataset, path: Path) -> None:
         np.savez(f, **arrays)
 
 
+def _unreadable(path: Path, fmt: str, exc: Exception) -> ValueError:
+    return ValueError(
+        f"{os.fspath(path)!r} cannot be read as a {fmt} file (truncated, corrupted or another "
+        f"format: {exc}); write it again with save_features()."
+    )
+
+
 def _load_npz(path: Path) -> xr.Dataset:
-    with np.load(path, allow_pickle=False) as f:
-        arrays = {k: f[k] for k in f.files}
+    try:
+        with np.load(path, allow_pickle=False) as f:
+            arrays = {k: f[k] for k in f.files}
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
+        raise _unreadable(path, ".npz", exc) from exc
     meta = arrays.pop(_META_KEY, None)
     meta = None if meta is None else json.loads(str(meta))
     return _from_payload(arrays, meta, str(path))
@@ -393,10 +404,11 @@ def load_features(path: str | os.PathLike) -> xr.Dataset:
     elif fmt == ".pt":
         ds = _load_pt(path)
     else:
-        if fmt == ".nc":
-            opened = xr.open_dataset(path, engine=_netcdf_engine())
-        else:
-            opened = xr.open_dataset(path, engine="zarr", chunks=None)
+        engine = _netcdf_engine() if fmt == ".nc" else "zarr"
+        try:
+            opened = xr.open_dataset(path, engine=engine, chunks=None)
+        except (OSError, ValueError, KeyError) as exc:  # not netCDF/zarr, truncated
+            raise _unreadable(path, fmt, exc) from exc
         with opened as f:
             ds = f.load()
         ds = _map_attrs(_normalize(ds), _decode_attrs)
