@@ -477,7 +477,8 @@ def curvature_rows(prob: Problem, P, *, work_dtype=None, drop: float = _BLOCK_DR
     # Blocks as rows (M K, n): sorts and sums along contiguous memory.
     vn = np.ascontiguousarray(np.reshape(to_numpy(v), (n, M * K)).T)
     srt = -np.sort(-vn, axis=1)
-    cum = np.cumsum(srt, axis=1, dtype=np.float64)
+    # float32 sums: the threshold only decides which rows a preconditioner keeps
+    cum = np.cumsum(srt, axis=1)
     r = np.minimum(np.sum(cum < (1.0 - drop) * cum[:, -1:], axis=1), n - 1)
     tau = srt[np.arange(M * K), r]
     keep = np.reshape(((vn >= tau[:, None]) & (vn > 0)).T, (n, M, K))
