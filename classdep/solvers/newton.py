@@ -120,9 +120,19 @@ class ClassBlockFactor:
         self.prob = prob
         d, K, M = prob.d, prob.K, prob.M
         H = xp.reshape(class_blocks(prob, P, work_dtype=work_dtype, rows=rows), (M * K, d + 1, d + 1))
-        # Factors, not explicit inverses: at d = 256 an inverse from the factor (potri)
-        # costs as much as ten solves with it, about the uses one formation gets.
         self.factor = _cho_factor_jittered(xp, H, approximate=True)
+        # With NumPy, factors: at d = 256 an inverse from them (potri) costs as much as
+        # ten solves, about the uses one formation gets.  Elsewhere (CuPy), explicit
+        # inverses: one batched product per CG iteration instead of 2 M K triangular
+        # solves launched one by one.
+        self.inv = None
+        kind, f = self.factor
+        if kind == "cupy":
+            Linv = xp.linalg.inv(f)
+            self.inv = xp.permute_dims(Linv, (0, 2, 1)) @ Linv
+        elif kind != "numpy":
+            inv = xp.linalg.inv(f)
+            self.inv = 0.5 * (inv + xp.permute_dims(inv, (0, 2, 1)))
         self.u = gauge_direction(prob)
         if self.u is not None:
             u2 = self.u * self.u
@@ -144,7 +154,8 @@ class ClassBlockFactor:
             along = R @ u  # (d+1, M)
             R = R - along[:, :, None] * u
         g = xp.reshape(xp.permute_dims(R, (1, 2, 0)), (M * K, d + 1, 1))
-        Z = xp.permute_dims(xp.reshape(cho_solve(xp, self.factor, g), (M, K, d + 1)), (2, 0, 1))
+        Z = cho_solve(xp, self.factor, g) if self.inv is None else self.inv @ g
+        Z = xp.permute_dims(xp.reshape(Z, (M, K, d + 1)), (2, 0, 1))
         if u is not None:
             Z = Z - (Z @ u)[:, :, None] * u + (along * self.inv_gauge)[:, :, None] * u
         return Z[:d, ...], Z[d, ...]
