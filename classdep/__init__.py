@@ -9,10 +9,12 @@ from __future__ import annotations
 from . import backend, datasets, validation
 from .analysis import (
     LDA,
+    UFM,
     Ambiguous,
     Boot,
     BootCI,
     Classwise,
+    Geometry,
     LDAPrediction,
     Manova,
     Separability,
@@ -22,11 +24,14 @@ from .analysis import (
     boot_ci,
     classwise,
     confset,
+    geometry,
     lda,
     manova,
     oracle_gain,
     pairwise_separation,
     separability,
+    ufm,
+    ufm_geometry,
 )
 from .exceptions import ConvergenceWarning, SeparationWarning
 from .generics import coef, confint, predict, summary
@@ -71,4 +76,9 @@ __all__ = [
     "predict",
     "summary",
     "validation",
+    "Geometry",
+    "UFM",
+    "geometry",
+    "ufm",
+    "ufm_geometry",
 ]

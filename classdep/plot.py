@@ -14,6 +14,7 @@ import numpy as np
 from .analysis.ambiguous import Ambiguous
 from .analysis.bootstrap import TYPES, BootCI
 from .analysis.classwise import Classwise
+from .analysis.geometry import Geometry
 from .analysis.lda import LDA
 from .analysis.separability import Separability
 from .glmnet_fit import GlmnetFit
@@ -284,3 +285,70 @@ def _(amb: Ambiguous, ax=None):
     ax.figure.colorbar(im, ax=ax, label="symmetrized confusion (%)")
     ax.set_title(f"ambiguous set: {', '.join(map(str, amb.classes))}", fontsize=8)
     return ax.figure
+
+
+def _class_styles(d) -> list[dict]:
+    """Line style per class: majority solid blue and minority dashed red under step imbalance,
+    otherwise a colour ramp by class size (light = small) or, sizes unknown, tab10."""
+    import matplotlib.pyplot as plt
+
+    K = d.sizes["class"]
+    if "role" in d.coords:
+        return [dict(color="tab:blue", ls="-") if r == "majority" else dict(color="tab:red", ls="--")
+                for r in d["role"].values]
+    if "n" in d.coords:
+        rank = np.argsort(np.argsort(d["n"].values, kind="stable"), kind="stable")
+        return [dict(color=plt.get_cmap("viridis")(0.85 - 0.7 * r / max(K - 1, 1)), ls="-") for r in rank]
+    return [dict(color=plt.get_cmap("tab10")(k % 10), ls="-") for k in range(K)]
+
+
+@plot.register
+def _(geo: Geometry, ax=None):
+    """Two panels along the path: every class's classifier norm, and the cosines between
+    classifiers (under step imbalance the mean majority-majority, minority-minority and mixed
+    cosines; otherwise each class's mean cosine to the others), the simplex-ETF value
+    ``-1/(K-1)`` dotted.  Majority classes solid blue, minority dashed red."""
+    import matplotlib.pyplot as plt
+
+    d = geo.data
+    if ax is None:
+        fig, ax = plt.subplots(1, 2, figsize=(10, 3.8), constrained_layout=True)
+    axes = np.atleast_1d(ax).ravel()
+    if axes.size < 2:
+        raise ValueError("plot(geometry) draws two panels: pass ax= two axes, or none.")
+    lam = d["lambda"].values
+    log = bool((lam > 0).all())
+    x = lam if log else np.arange(lam.size)
+    mk = "o" if lam.size < 3 else None
+    K = d.sizes["class"]
+    styles = _class_styles(d)
+    seen = set()
+    for k, st in enumerate(styles):
+        role = str(d["role"].values[k]) if "role" in d.coords else None
+        label = role if role and role not in seen else (str(d["class"].values[k]) if role is None else None)
+        seen.add(role)
+        axes[0].plot(x, d["w_norm"].values[:, k], marker=mk, lw=1.2, label=label, **st)
+    axes[0].set_ylabel("classifier norm ||w_k||")
+    if geo.step:
+        pal = {"MM": ("tab:blue", "-"), "mm": ("tab:red", "--"), "Mm": ("tab:purple", "-.")}
+        for j, p in enumerate(d["pair"].values):
+            c, ls = pal[str(p)]
+            axes[1].plot(x, d["w_pair_cos"].values[:, j], color=c, ls=ls, marker=mk,
+                         label={"MM": "majority-majority", "mm": "minority-minority", "Mm": "mixed"}[str(p)])
+    else:
+        C = d["w_cos"].values
+        off = (C.sum(axis=2) - 1.0) / (K - 1)  # mean cosine to the other classes
+        for k, st in enumerate(styles):
+            axes[1].plot(x, off[:, k], marker=mk, lw=1.2, **st)
+    axes[1].axhline(-1.0 / (K - 1), color="k", ls=":", lw=0.8, label="simplex ETF")
+    axes[1].set_ylabel("cosine between classifiers")
+    for a in axes[:2]:
+        if log:
+            a.set_xscale("log")
+            a.set_xlabel("lambda")
+        else:
+            a.set_xticks(x, [f"{v:g}" for v in lam])
+            a.set_xlabel("lambda (0: max-margin)")
+        a.legend(fontsize=7, loc="best")
+    axes[0].set_title(f"geometry of {d.attrs['source']}", fontsize=9, loc="left")
+    return axes[0].figure

@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 __all__ = [
+    "check_counts",
     "check_matrix",
     "check_labels",
     "check_weights",
@@ -467,3 +468,24 @@ def check_formula(formula: Any, data: Any) -> str:
             f"{[str(c) for c in data.columns][:20]}."
         )
     return lhs
+
+
+def check_counts(counts: Any, name: str = "counts", minimum_classes: int = 2) -> np.ndarray:
+    """Class sizes: a 1-D sequence of at least ``minimum_classes`` positive finite numbers, as float64.
+
+    Examples
+    --------
+    >>> check_counts([10, 10, 1]).tolist()
+    [10.0, 10.0, 1.0]
+    """
+    try:
+        arr = np.asarray(counts, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"{name} must be a sequence of class sizes (numbers); got {counts!r}.") from exc
+    if arr.ndim != 1 or arr.size < minimum_classes:
+        raise ValueError(f"{name} must be a 1-D sequence of at least {minimum_classes} class sizes; "
+                         f"got shape {arr.shape}.")
+    if not np.isfinite(arr).all() or (arr <= 0).any():
+        raise ValueError(f"{name} has entries that are <= 0, NaN or inf ({arr.tolist()[:10]}); every "
+                         "class needs a positive size. Drop empty classes.")
+    return arr
