@@ -20,12 +20,15 @@ import xarray as xr
 
 __all__ = ["main", "study", "sweep", "report"]
 
-_NOT_YET = "discriminant analysis of the confused classes (ambiguous, lda) is not part of the study yet"
+_NO_FEATURES = ("discriminant analysis of the ambiguous classes needs the features: "
+                "classdep report RESULTS --features FEATURES")
 
 
-def _load(features: str | None) -> xr.Dataset:
+def _load(features: str | xr.Dataset | None) -> xr.Dataset:
     from . import datasets
 
+    if isinstance(features, xr.Dataset):
+        return features
     if features in (None, "digits"):
         return datasets.digits()
     if features == "fashion-mnist":
@@ -47,7 +50,7 @@ def _training_part(ds: xr.Dataset) -> xr.Dataset:
     return ds
 
 
-def sweep(features: str | None = None, out: str | Path = "results.nc", nfolds: int = 5,
+def sweep(features: str | xr.Dataset | None = None, out: str | Path = "results.nc", nfolds: int = 5,
           nlambda: int = 40, lambdas=None, device: str = "auto", checkpoint=None, seed: int = 0):
     """Cross-validate the path on FEATURES and write the CV object to ``out`` (netCDF).
 
@@ -64,8 +67,13 @@ def sweep(features: str | None = None, out: str | Path = "results.nc", nfolds: i
     return cv
 
 
-def report(results: str | Path, out: str | Path | None = None, null: int = 200) -> str:
+def report(results: str | Path, out: str | Path | None = None, null: int = 200,
+           features: str | xr.Dataset | None = None, k: int = 4) -> str:
     """Print the tables of a saved sweep and write figures and ``report.html`` into ``out``.
+
+    With the sweep's ``features`` (a file, a dataset name, or the Dataset itself), the
+    report adds the discriminant analysis of the ``k`` classes the model confuses most:
+    ``ambiguous``, ``lda`` on those classes and their MANOVA.
 
     Examples
     --------
@@ -76,7 +84,7 @@ def report(results: str | Path, out: str | Path | None = None, null: int = 200) 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from . import CVGlmnet, boot, boot_ci, classwise, plot
+    from . import CVGlmnet, ambiguous, boot, boot_ci, classwise, lda, manova, plot
 
     cv = CVGlmnet.from_netcdf(results) if not isinstance(results, CVGlmnet) else results
     out = Path(out) if out is not None else Path(str(results)).with_suffix("")
@@ -88,10 +96,24 @@ def report(results: str | Path, out: str | Path | None = None, null: int = 200) 
     # The smoothed optimum's percentile interval is the one that covers at its nominal
     # level in the coverage study (docs: bootstrap_coverage).
     ci = boot_ci(boot(cv, R=1000, estimator="smooth", seed=0), conf=0.9, type="perc")
-    text = "\n\n".join([repr(cv), repr(cw), repr(cwr), repr(ci),
-                        "Most-confused partner of each class at lambda_min:\n" + pairs])
+    parts = [repr(cv), repr(cw), repr(cwr), repr(ci),
+             "Most-confused partner of each class at lambda_min:\n" + pairs]
     figs = {"cv.png": plot(cv), "classwise_deviance.png": plot(cw), "classwise_recall.png": plot(cwr),
             "optima_ci.png": plot(ci), "path.png": plot(cv.fit)}
+    note = _NO_FEATURES
+    n_classes = len(cv.fit.classes)
+    if n_classes >= 3:
+        amb = ambiguous(cv, k=min(k, n_classes))
+        parts.append(repr(amb))
+        figs["ambiguous.png"] = plot(amb)
+        if features is not None:
+            ds = _training_part(_load(features))
+            # dead units (constant features) are common in ReLU embeddings: MASS would stop
+            da = lda(ds, classes=amb, drop_constant=True)
+            parts += [repr(da), repr(manova(ds, classes=amb, drop_constant=True))]
+            figs["lda.png"] = plot(da)
+            note = ""
+    text = "\n\n".join(parts)
     for name, fig in figs.items():
         fig.savefig(out / name, dpi=90)
         plt.close(fig)
@@ -99,7 +121,7 @@ def report(results: str | Path, out: str | Path | None = None, null: int = 200) 
     page = ["<html><head><meta charset='utf-8'><title>classdep report</title></head><body>",
             "<h1>classdep report</h1>", f"<pre>{html.escape(text)}</pre>"]
     page += [f"<h2>{n}</h2><img src='{n}' style='max-width:100%'>" for n in figs]
-    page.append(f"<p>{html.escape(_NOT_YET)}.</p></body></html>")
+    page.append(f"<p>{html.escape(note)}</p></body></html>" if note else "</body></html>")
     (out / "report.html").write_text("\n".join(page))
     return text
 
@@ -114,8 +136,9 @@ def study(features: str | None = None, out: str | Path = "classdep-study", nfold
     """
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    cv = sweep(features, out / "results.nc", nfolds=nfolds, nlambda=nlambda, device=device, seed=seed)
-    return report(cv, out)
+    ds = _load(features)
+    cv = sweep(ds, out / "results.nc", nfolds=nfolds, nlambda=nlambda, device=device, seed=seed)
+    return report(cv, out, features=ds)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -143,17 +166,19 @@ def main(argv: list[str] | None = None) -> int:
     r.add_argument("results")
     r.add_argument("--out", "-o", default=None)
     r.add_argument("--null", type=int, default=200, help="label permutations for the null")
+    r.add_argument("--features", default=None,
+                   help="the sweep's features, for the discriminant analysis of the ambiguous classes")
     args = parser.parse_args(argv)
     if args.command == "study":
         print(study(args.features, args.out, args.folds, args.nlambda, args.device, args.seed))
-        print(f"\nWrote {args.out}/results.nc, report.html and figures. Not there yet: {_NOT_YET}.")
+        print(f"\nWrote {args.out}/results.nc, report.html and figures.")
     elif args.command == "sweep":
         cv = sweep(args.features, args.out, args.folds, args.nlambda, args.lambdas, args.device,
                    args.checkpoint, args.seed)
         print(cv)
         print(f"\nWrote {args.out}")
     else:
-        print(report(args.results, args.out, args.null))
+        print(report(args.results, args.out, args.null, features=args.features))
     return 0
 
 

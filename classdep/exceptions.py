@@ -2,7 +2,28 @@
 
 from __future__ import annotations
 
-__all__ = ["ConvergenceWarning", "SeparationWarning"]
+import os
+import sys
+import warnings
+
+__all__ = ["ConvergenceWarning", "SeparationWarning", "warn_caller"]
+
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
+
+
+def warn_caller(message: str, category: type[Warning]) -> None:
+    """``warnings.warn`` pointed at the first frame outside classdep: the user's line.
+
+    The same warning is reached through ``glmnet``, ``cv_glmnet``, the CLI and the
+    analysis functions, at different depths, so no fixed ``stacklevel`` is right
+    (Python 3.12's ``skip_file_prefixes`` does this; 3.10 and 3.11 lack it).
+    """
+    level = 2  # stacklevel=1 is this function, 2 its caller
+    frame = sys._getframe(1)
+    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(_PACKAGE_DIR):
+        frame = frame.f_back
+        level += 1
+    warnings.warn(message, category, stacklevel=level)
 
 
 class ConvergenceWarning(UserWarning):

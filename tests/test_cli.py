@@ -41,11 +41,27 @@ def test_report_prints_tables_and_writes_figures(swept, tmp_path, capsys):
     assert "<img src='cv.png'" in (out / "report.html").read_text()
 
 
+@pytest.mark.filterwarnings("ignore::classdep.SeparationWarning")
+def test_report_with_features_adds_discriminant_analysis_of_the_ambiguous_classes(swept, tmp_path, capsys):
+    out = tmp_path / "rep"
+    assert main(["report", str(swept), "-o", str(out), "--null", "5", "--features", "digits"]) == 0
+    text = capsys.readouterr().out
+    cv = cd.CVGlmnet.from_netcdf(swept)
+    amb = cd.ambiguous(cv, k=4)
+    da = cd.lda(cd.datasets.digits(), classes=amb, drop_constant=True)
+    # the report's tables are those of the library calls on the same classes
+    assert repr(amb) in text and repr(da) in text
+    assert "Pillai" in text
+    assert (out / "lda.png").stat().st_size > 0 and (out / "ambiguous.png").stat().st_size > 0
+    assert "needs the features" not in (out / "report.html").read_text()
+
+
 def test_console_script_study_runs_from_a_shell(tmp_path):
     r = subprocess.run([sys.executable, "-m", "classdep.cli", "study", "--out", str(tmp_path / "s"),
                         "--folds", "3", "--nlambda", "6"], capture_output=True, text=True, timeout=600)
     assert r.returncode == 0, r.stderr
     assert "lambda_opt" in r.stdout and (tmp_path / "s" / "report.html").exists()
+    assert "Coefficients of linear discriminants" in r.stdout and (tmp_path / "s" / "lda.png").exists()
 
 
 def test_unknown_features_is_a_clear_error():

@@ -257,3 +257,17 @@ def test_bad_solver_inputs_raise_clear_errors():
         fit_path(X, y, 4, lambdas=[0.1], loss="focal")
     with pytest.raises(ValueError, match="batch_weights"):
         fit_path(X, y, 4, lambdas=[0.1], batch_weights=np.ones((2, 5)))
+
+
+def test_warnings_point_at_the_users_line():
+    """Convergence and separation warnings name the caller's file, not classdep's."""
+    import classdep as cd
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(40, 30))
+    y = rng.integers(0, 3, 40)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        cd.glmnet(X, y, nlambda=5)
+    sep = [w for w in caught if issubclass(w.category, SeparationWarning)]
+    assert sep and all(w.filename == __file__ for w in sep)

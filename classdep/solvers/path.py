@@ -10,14 +10,13 @@ every lambda as it is reached instead of keeping the logits of the whole path.
 from __future__ import annotations
 
 import os
-import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from ..backend import to_numpy
-from ..exceptions import ConvergenceWarning, SeparationWarning
+from ..exceptions import ConvergenceWarning, SeparationWarning, warn_caller
 from ..validation import check_choice, check_lambda
 from .augment import MAX_ROUNDS, Anderson, QuadraticPenalty
 from .driver import State, Work, machine_eps, minimize, start
@@ -363,27 +362,27 @@ def fit_path(
 def _warn(lam, conv, sep, maxit, fp_failed=None) -> None:
     if fp_failed is not None and fp_failed.any():
         bad = np.nonzero(fp_failed)[0]
-        warnings.warn(
+        warn_caller(
             f"the fixed point of the quadratic augmentation penalty was not reached in "
             f"{MAX_ROUNDS} rounds at {bad.size} of {lam.size} lambdas (first: lambda="
             f"{lam[bad[0]]:.4g}); lower the augmentation strength or use method='sample'. "
             "Those fits are flagged converged=False.",
-            ConvergenceWarning, stacklevel=3,
+            ConvergenceWarning,
         )
         conv = conv | fp_failed[:, None]
     if not conv.all():
         bad = np.nonzero(~conv.all(axis=1))[0]
-        warnings.warn(
+        warn_caller(
             f"the solver did not converge at {bad.size} of {lam.size} lambdas (first: "
             f"lambda={lam[bad[0]]:.4g}); raise maxit (now {maxit}) or check the features' "
             "scale. Those fits are flagged converged=False.",
-            ConvergenceWarning, stacklevel=3,
+            ConvergenceWarning,
         )
     if sep.any():
         j = int(np.nonzero(sep.any(axis=1))[0][0])
-        warnings.warn(
+        warn_caller(
             f"the training data are linearly separable at lambda <= {lam[j]:.4g}: the "
             "unpenalized fit does not exist and the coefficients' norm grows like "
             "log(1/lambda) as lambda shrinks. Those fits are flagged separable=True.",
-            SeparationWarning, stacklevel=3,
+            SeparationWarning,
         )
