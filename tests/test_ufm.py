@@ -66,7 +66,8 @@ def test_formulas_match_svd_form(K, R, gamma):
         f = cd.ufm_geometry(K, R, loss=loss, gamma=gamma, method="formula")
         m = cd.ufm_geometry(K, R, loss=loss, gamma=gamma, method="matrix")
         for v in VARS:
-            np.testing.assert_allclose(f[v].values, m[v].values, rtol=1e-10, atol=1e-12, err_msg=f"{loss} {v}")
+            np.testing.assert_allclose(f[v].values, m[v].values, rtol=1e-10, atol=1e-12,
+                                       err_msg=f"{loss} {v}")
 
 
 def test_seli_logits_are_simplex_encoded_labels():
