@@ -31,7 +31,6 @@ from typing import Any
 import numpy as np
 import xarray as xr
 from scipy.optimize import minimize, nnls, root
-from scipy.special import log_softmax, softmax
 
 from ..exceptions import ConvergenceWarning
 from ..persist import read_groups, write_groups
@@ -73,12 +72,22 @@ def _unpack(x: np.ndarray, K: int, d: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _loss_terms(M: np.ndarray, n: np.ndarray, C: np.ndarray, iota: np.ndarray):
-    """``f(M) = sum_y n_y loss_y(m_y / sqrt(n_y))`` and its gradient in ``M`` (K x K, column y)."""
-    Z = M / np.sqrt(n)[None, :]
-    Zp = C * Z + iota[:, None]
-    logp = log_softmax(Zp, axis=0)
-    f = -float(np.sum(n * np.diag(logp)))
-    Psi = softmax(Zp, axis=0) - np.eye(n.size)  # d loss_y / d z'_y, column y
+    """``f(M) = sum_y n_y loss_y(m_y / sqrt(n_y))`` and its gradient in ``M`` (K x K, column y).
+
+    Written in the differences ``u_k = z'_k - z'_y`` so that a tiny loss keeps its digits:
+    at small lambda ``1 - p_y`` is of the order of lambda, and ``p_y - 1`` computed as such
+    would keep only ``eps / lambda`` of them (the certificate needs them all).
+    """
+    K = n.size
+    Zp = C * (M / np.sqrt(n)[None, :]) + iota[:, None]
+    U = Zp - np.diag(Zp)[None, :]
+    off = ~np.eye(K, dtype=bool)
+    a = np.maximum(np.max(np.where(off, U, -np.inf), axis=0), 0.0)
+    E = np.where(off, np.exp(U - a[None, :]), 0.0)
+    loss = a + np.log1p(np.expm1(-a) + E.sum(axis=0))  # log sum_k exp(u_k), u_y = 0
+    P = np.where(off, np.exp(U - loss[None, :]), 0.0)
+    Psi = P - np.diag(P.sum(axis=0))  # d loss_y / d z'_y, column y; diagonal -sum of the others
+    f = float(np.sum(n * loss))
     grad = C * Psi * np.sqrt(n)[None, :]  # chain through z' = C z and m_y = sqrt(n_y) z_y
     return f, grad
 
