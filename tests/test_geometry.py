@@ -132,6 +132,20 @@ def test_geometry_print_plot_and_netcdf(fit, mixture, tmp_path):
     np.testing.assert_allclose(back["w_cos"].values, geo["w_cos"].values)
 
 
+def test_logit_adjustment_is_absorbed_by_a_free_intercept(mixture):
+    lam = [0.1, 0.01]
+    ce = cd.geometry(cd.glmnet(mixture, lambda_=lam)).data
+    la = cd.geometry(cd.glmnet(mixture, lambda_=lam, loss="la", tau=1.0)).data
+    np.testing.assert_allclose(la["w_cos"].values, ce["w_cos"].values, atol=1e-9)
+    np.testing.assert_allclose(la["w_norm"].values, ce["w_norm"].values, rtol=1e-8)
+    shift = la["intercept"].values - ce["intercept"].values
+    logpi = np.log(np.bincount(mixture.y.values) / mixture.sizes["sample"])
+    np.testing.assert_allclose(shift, -(logpi - logpi.mean())[None, :].repeat(2, 0), atol=1e-7)
+    ce0 = cd.geometry(cd.glmnet(mixture, lambda_=lam, intercept=False)).data
+    la0 = cd.geometry(cd.glmnet(mixture, lambda_=lam, loss="la", tau=1.0, intercept=False)).data
+    assert np.abs(la0["w_norm_ratio"].values - ce0["w_norm_ratio"].values).max() > 1e-2
+
+
 def test_geometry_errors(fit, mixture):
     with pytest.raises(TypeError, match="geometry"):
         cd.geometry(np.zeros((3, 3)))
