@@ -153,7 +153,15 @@ def cho_factor(xp, a):
 
 
 def cho_solve(xp, factor, b):
-    """Solve with the factors of :func:`cho_factor`; ``b`` has shape (B, N, R)."""
+    """Solve with the factors of :func:`cho_factor`; ``b`` has shape (B, N, R).
+
+    Examples
+    --------
+    >>> import array_api_compat.numpy as xp
+    >>> f = cho_factor(xp, np.eye(2)[None] * 4.0)
+    >>> cho_solve(xp, f, np.ones((1, 2, 1)))[0, :, 0].tolist()
+    [0.25, 0.25]
+    """
     kind, f = factor
     if kind == "numpy":
         import scipy.linalg

@@ -142,7 +142,23 @@ def study(features: str | None = None, out: str | Path = "classdep-study", nfold
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of the ``classdep`` console script."""
+    """Entry point of the ``classdep`` console script: ``classdep study | sweep | report``.
+
+    Parameters
+    ----------
+    argv : list of str, optional
+        The arguments after ``classdep`` (default: ``sys.argv[1:]``).
+
+    Returns
+    -------
+    int
+        The exit status, 0 on success.
+
+    Examples
+    --------
+    >>> main(["sweep", "digits", "-o", "/tmp/classdep-main.nc", "--nlambda", "5"])  # doctest: +SKIP
+    0
+    """
     parser = argparse.ArgumentParser(prog="classdep", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
     feat_help = "features file (.npz/.nc/.zarr/.pt), 'digits' (default) or 'fashion-mnist'"

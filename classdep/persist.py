@@ -52,6 +52,14 @@ def read_groups(path, names: Sequence[str | None], tag: str, store: str = "netcd
     """Read the groups ``names`` fully into memory; the first must carry ``tag``.
 
     Groups listed in ``optional`` that the file lacks come back as None.
+
+    Examples
+    --------
+    >>> ds = xr.Dataset({"a": ("x", [1.0, 2.0])}, attrs={"classdep_object": "Demo"})
+    >>> write_groups("/tmp/classdep-demo-read.nc", {"main": ds})
+    >>> g = read_groups("/tmp/classdep-demo-read.nc", ["main", "oof"], "Demo", optional=["oof"])
+    >>> g["main"]["a"].values.tolist(), g["oof"]
+    ([1.0, 2.0], None)
     """
     def load(name):
         if store == "zarr":

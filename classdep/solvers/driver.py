@@ -111,7 +111,20 @@ def _line_search(prob: Problem, state: State, S, sb, ZS, slope):
 
 
 def minimize(prob: Problem, state: State, inner: InnerSolver, thresh: float, maxit: int) -> State:
-    """Damped Newton iterations from ``state`` until every member meets ``thresh``."""
+    """Damped Newton iterations from ``state`` until every member meets ``thresh``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from classdep.solvers.newton import CholeskyNewton
+    >>> from classdep.solvers.prepare import prepare, initial_point
+    >>> rng = np.random.default_rng(0)
+    >>> pp = prepare(rng.normal(size=(60, 3)), rng.integers(0, 3, 60), 3, device="cpu")
+    >>> prob = pp.prob.with_lambda(np.full((1, 3), 0.1))
+    >>> st = minimize(prob, start(prob, *initial_point(pp)), CholeskyNewton(), thresh=1e-7, maxit=50)
+    >>> bool(st.converged.all())
+    True
+    """
     xp = prob.xp
     dt = prob.X.dtype
     while state.active.any():

@@ -234,6 +234,17 @@ def evaluate(prob: Problem, Z, W, b, grad: bool = True, probs: bool = True) -> E
     The caller passes ``Z`` so that a line search can move along ``Z + t * (X S)``
     without another matrix product.  ``probs=False`` (with ``grad=False``) skips the
     probabilities, for a caller that needs the objective alone.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from classdep.solvers.prepare import prepare, initial_point
+    >>> rng = np.random.default_rng(0)
+    >>> pp = prepare(rng.normal(size=(40, 3)), np.arange(40) % 2, 2, device="cpu")
+    >>> W, b = initial_point(pp)
+    >>> ev = evaluate(pp.prob, pp.prob.matmul_x(W) + b[None], W, b)
+    >>> round(float(ev.loss[0]), 4)  # log 2: balanced classes, zero coefficients
+    0.6931
     """
     xp = prob.xp
     loss_i, P = _loss_and_prob(prob, prob.adjust(Z), probs=probs or grad)
@@ -268,6 +279,18 @@ def hessp(prob: Problem, P, V, vb):
     """Hessian-vector product at probabilities ``P`` for direction (V (d,M,K), vb (M,K)).
 
     Costs two matrix products of size n·d·MK, for the whole batch.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from classdep.solvers.prepare import prepare, initial_point
+    >>> rng = np.random.default_rng(0)
+    >>> pp = prepare(rng.normal(size=(40, 3)), rng.integers(0, 3, 40), 3, device="cpu")
+    >>> W, b = initial_point(pp)
+    >>> ev = evaluate(pp.prob, pp.prob.matmul_x(W) + b[None], W, b)
+    >>> HV, Hb = hessp(pp.prob, ev.P, np.ones_like(W), np.zeros_like(b))
+    >>> HV.shape, Hb.shape
+    ((3, 1, 3), (1, 3))
     """
     xp = prob.xp
     dZ = prob.matmul_x(V)

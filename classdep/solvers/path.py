@@ -67,6 +67,16 @@ def lambda_grid(pp: Prepared, nlambda: int = 100, lambda_min_ratio: float | None
     1e-4 otherwise: glmnet's 1e-4 / 1e-2 stop far above the cross-validated optimum of
     well-separated embeddings (Fashion-MNIST PCA features: optimum 2.7e-5, glmnet's
     grid ends at 0.017; see PEERS.md).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from classdep.solvers.prepare import prepare
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(90, 4)); y = rng.integers(0, 3, 90)
+    >>> lam = lambda_grid(prepare(X, y, 3, device="cpu"), nlambda=5)
+    >>> lam.size, float(lam[-1] / lam[0])
+    (5, 1e-06)
     """
     prob = pp.prob
     W, b = initial_point(pp)
@@ -110,6 +120,17 @@ def choose_solver(prob: Problem, device: str = "cpu", preconditioner: str = "aut
       numbers fit in a quarter of free memory (heads of hundreds of classes);
     * else with the ``"kronecker"`` preconditioner, which needs only ``d x d`` and
       ``K x K`` matrices (ImageNet-sized heads).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from classdep.solvers.prepare import prepare
+    >>> rng = np.random.default_rng(0)
+    >>> y = rng.integers(0, 3, 200)
+    >>> choose_solver(prepare(rng.normal(size=(200, 4)), y, 3, device="cpu").prob)
+    ('newton', 'hessian')
+    >>> choose_solver(prepare(rng.normal(size=(200, 40)), y, 3, device="cpu").prob)
+    ('newton-cg', 'hessian')
     """
     check_choice(preconditioner, PRECONDITIONERS, "preconditioner")
     n, d, K, M = prob.n, prob.d, prob.K, prob.M
@@ -164,6 +185,16 @@ def iter_path(
     ``state.extra`` then holds ``"augment_penalty"`` (the penalty at the solution, in
     the prepared problem's coordinates), ``"augment_rounds"`` and
     ``"augment_converged"``; ``state.niter`` counts the Newton iterations of every round.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from classdep.solvers.prepare import prepare
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(90, 4)); y = rng.integers(0, 3, 90)
+    >>> pp = prepare(X, y, 3, device="cpu")
+    >>> [(j, bool(st.converged.all())) for j, st in iter_path(pp, np.array([1.0, 0.1, 0.01]))]
+    [(0, True), (1, True), (2, True)]
     """
     prob = pp.prob
     xp = prob.xp

@@ -51,6 +51,14 @@ def prepare(
     ``augment`` (see :mod:`classdep.solvers.augment`): with ``method="sample"`` the
     noised copies are stacked here (centring and scaling use the clean features), with
     ``method="quadratic"`` the spec is kept for :func:`iter_path`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> pp = prepare(rng.normal(size=(50, 4)), rng.integers(0, 3, 50), 3, device="cpu")
+    >>> pp.prob.n, pp.prob.d, pp.prob.K, pp.prob.M
+    (50, 4, 3, 1)
     """
     check_choice(family, FAMILIES, "family")
     aug = check_augment(augment)
@@ -158,7 +166,15 @@ def _class_weights(class_weight, codes, K) -> np.ndarray:
 
 
 def initial_point(pp: Prepared):
-    """Zero coefficients and intercepts at the (adjusted) class priors of each member."""
+    """Zero coefficients and intercepts at the (adjusted) class priors of each member.
+
+    Examples
+    --------
+    >>> pp = prepare(np.zeros((4, 2)), np.array([0, 0, 0, 1]), 2, device="cpu")
+    >>> W, b = initial_point(pp)
+    >>> W.shape, np.round(np.exp(b) / np.exp(b).sum(), 2).tolist()
+    ((2, 1, 2), [[0.75, 0.25]])
+    """
     prob = pp.prob
     xp = prob.xp
     Yw = to_numpy(prob.omega).T @ to_numpy(prob.Y)  # (M, K) weighted class fractions
@@ -185,6 +201,17 @@ def to_user_scale(pp: Prepared, W, b):
 
     Undoes standardization and centring, then centres the intercepts along the softmax
     gauge (which changes no prediction) so that they sum to zero per member.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from classdep.solvers.path import iter_path
+    >>> rng = np.random.default_rng(0)
+    >>> pp = prepare(rng.normal(size=(60, 3)), rng.integers(0, 3, 60), 3, device="cpu", standardize=True)
+    >>> _, st = list(iter_path(pp, np.array([0.1])))[-1]
+    >>> W, b = to_user_scale(pp, st.W, st.b)
+    >>> W.shape, b.shape, bool(abs(b.sum()) < 1e-12)
+    ((3, 1, 3), (1, 3), True)
     """
     Wn = to_numpy(W) / pp.sd[:, None, None]
     bn = to_numpy(b) - np.einsum("a,amk->mk", pp.center, Wn)
