@@ -583,7 +583,8 @@ def _assemble(blocks, fit, X, codes, classes, folds, nf, w, lam, type_measure, k
     res.attrs.update(
         classdep_object="CVGlmnet", type_measure=type_measure, family=family, nfolds=nf,
         lambda_min=float(lam[idmin]), lambda_1se=float(lam[id1se]), index_min=idmin, index_1se=id1se,
-        call="cv_glmnet(x = x, y = y" + "".join(f", {k} = {v!r}" for k, v in args.items()) + ")",
+        call="cv_glmnet(x = x, y = y" + "".join(f", {k} = {v!r}" for k, v in args.items() if v is not None)
+             + ")",
     )
     oof = None
     if keep:

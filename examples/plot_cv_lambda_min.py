@@ -26,9 +26,13 @@ import numpy as np
 import classdep as cd
 from classdep.datasets import select_split
 
-ds = cd.datasets.fashion_mnist_features(n_train=5000, n_test=2000, epochs=8, progress=False)
+ds = cd.datasets.fashion_mnist_features(
+    n_train=5000, n_test=2000, epochs=8, progress=False
+)
 train, test = select_split(ds, "train"), select_split(ds, "test")
-cv = cd.cv_glmnet(train, nfolds=5, lambda_=np.geomspace(1, 1e-5, 30), progress=False)
+cv = cd.cv_glmnet(
+    train, nfolds=5, lambda_=np.geomspace(1, 1e-5, 30), progress=False
+)
 print(cv)
 
 # %%
@@ -59,11 +63,25 @@ colors = plt.get_cmap("tab10")(np.arange(dev.sizes["class"]))
 for k, name in enumerate(dev["class"].values):
     d = dev.isel({"class": k}).values
     ax.plot(lam, d - d.min(), color=colors[k], label=str(name))
-    ax.plot(lam[d.argmin()], 0, "o", color=colors[k], ms=6, mec="k", clip_on=False, zorder=3)
+    ax.plot(
+        lam[d.argmin()],
+        0,
+        "o",
+        color=colors[k],
+        ms=6,
+        mec="k",
+        clip_on=False,
+        zorder=3,
+    )
 for name, ls in (("lambda_min", "--"), ("lambda_1se", ":")):
     ax.axvline(getattr(cv, name), color="k", ls=ls, lw=1, label=name)
-ax.set(xscale="log", xlim=(1e-5, 3e-2), ylim=(0, 0.12), xlabel="lambda",
-       ylabel="CV deviance per sample\nabove the class's minimum")
+ax.set(
+    xscale="log",
+    xlim=(1e-5, 3e-2),
+    ylim=(0, 0.12),
+    xlabel="lambda",
+    ylabel="CV deviance per sample\nabove the class's minimum",
+)
 ax.legend(fontsize=7, ncol=2, loc="upper center")
 
 # %%
@@ -78,9 +96,18 @@ ax.legend(fontsize=7, ncol=2, loc="upper center")
 # shift. Read cross-validated optima on frozen features with this in mind.
 labels = test["class"].values[test.y.values]
 a = cd.assess(cv.fit, test.X, labels, s=[cv.lambda_min, cv.lambda_1se])
-print(a[["accuracy", "total_deviance"]].assign(total_deviance=a["total_deviance"] / labels.size)
-      .to_dataframe().rename(columns={"total_deviance": "deviance per sample"}))
-print(a["recall"].to_pandas().T.rename(columns=lambda s: f"recall @ {s:.3g}").round(3))
+print(
+    a[["accuracy", "total_deviance"]]
+    .assign(total_deviance=a["total_deviance"] / labels.size)
+    .to_dataframe()
+    .rename(columns={"total_deviance": "deviance per sample"})
+)
+print(
+    a["recall"]
+    .to_pandas()
+    .T.rename(columns=lambda s: f"recall @ {s:.3g}")
+    .round(3)
+)
 
 # %%
 # R's ``type.measure = "class"``
@@ -91,9 +118,19 @@ print(a["recall"].to_pandas().T.rename(columns=lambda s: f"recall @ {s:.3g}").ro
 # sharply located than the deviance's.
 err = 1 - res["accuracy"]  # (lambda, fold)
 fig, ax = plt.subplots(figsize=(6, 3.5), constrained_layout=True)
-ax.errorbar(lam, err.mean("fold"), yerr=err.std("fold", ddof=1) / np.sqrt(err.sizes["fold"]),
-            fmt="o", ms=3, color="tab:red", ecolor="0.6", capsize=1.5)
+ax.errorbar(
+    lam,
+    err.mean("fold"),
+    yerr=err.std("fold", ddof=1) / np.sqrt(err.sizes["fold"]),
+    fmt="o",
+    ms=3,
+    color="tab:red",
+    ecolor="0.6",
+    capsize=1.5,
+)
 for name, ls in (("lambda_min", "--"), ("lambda_1se", ":")):
-    ax.axvline(getattr(cv, name), color="k", ls=ls, lw=1, label=f"{name} (deviance)")
+    ax.axvline(
+        getattr(cv, name), color="k", ls=ls, lw=1, label=f"{name} (deviance)"
+    )
 ax.set(xscale="log", xlabel="lambda", ylabel="CV misclassification error")
 ax.legend(fontsize=8)

@@ -1,11 +1,11 @@
-"""
+r"""
 The class-specific oracle: the gain it promises and the gain it realizes
 =========================================================================
 
-The regret of the shared penalty, ``G = sum_c [L_c(lambda*) - L_c(lambda*_c)]``, is what
+The regret of the shared penalty, :math:`G = \sum_c [L_c(\lambda^*) - L_c(\lambda^*_c)]`, is what
 picking each class's best point on the cross-validated path would gain. It is an upper
 bound for the model one would actually deploy: *one* softmax layer in which class ``c``'s
-weights carry their own penalty ``lambda*_c``. This example fits that model, scores it on
+weights carry their own penalty :math:`\lambda^*_c`. This example fits that model, scores it on
 a large independent test sample against the global-lambda model, and shows why the two
 numbers differ.
 
@@ -26,12 +26,21 @@ import numpy as np
 import classdep as cd
 from classdep.datasets import make_mixture, select_split
 
-ds = make_mixture(n_classes=6, n_features=40, n_samples=1200, noise=[0.6, 0.8, 1.0, 1.4, 1.8, 2.4],
-                  separation=2.5, n_test=30000, seed=3)
+ds = make_mixture(
+    n_classes=6,
+    n_features=40,
+    n_samples=1200,
+    noise=[0.6, 0.8, 1.0, 1.4, 1.8, 2.4],
+    separation=2.5,
+    n_test=30000,
+    seed=3,
+)
 train, test = select_split(ds, "train"), select_split(ds, "test")
 y_train = train["class"].values[train.y.values]
 y_test = test["class"].values[test.y.values]
-cv = cd.cv_glmnet(train, nfolds=5, lambda_=np.geomspace(3, 1e-4, 25), progress=False)
+cv = cd.cv_glmnet(
+    train, nfolds=5, lambda_=np.geomspace(3, 1e-4, 25), progress=False
+)
 cw = cd.classwise(cv)
 print(cw)
 
@@ -39,17 +48,21 @@ print(cw)
 # One model with class-specific penalties
 # ---------------------------------------
 # ``cw.lambda_opt`` is a DataArray over ``class``; passed as ``lambda_`` it asks for *one*
-# fit in which class ``k``'s weight vector is penalized by ``lambda_k / 2 ||W_k||^2``. The
+# fit in which class ``k``'s weight vector is penalized by
+# :math:`\lambda_k \lVert W_k \rVert^2 / 2`. The
 # penalties are stored per class in ``fit.path["penalty"]`` (the ``lambda`` coordinate of
 # such a fit is their geometric mean); the weight norms follow them, and the optimum satisfies
-# ``sum_k lambda_k W_k = 0`` (the softmax is unchanged by adding a vector to every class's
+# :math:`\sum_k \lambda_k W_k = 0` (the softmax is unchanged by adding a vector to every class's
 # weights, and the penalty picks the representative).
 lam_opt = cw.lambda_opt
 fit = cd.glmnet(train, lambda_=lam_opt)
 print(fit.path["penalty"].to_pandas())
 W = fit.path["coef"].isel({"lambda": 0})
 print("||W_k||:", np.round(np.sqrt((W**2).sum("feature")).values, 3))
-print("max |sum_k lambda_k W_k|:", float(np.abs((lam_opt * W).sum("class")).max()))
+print(
+    "max |sum_k lambda_k W_k|:",
+    float(np.abs((lam_opt * W).sum("class")).max()),
+)
 
 # %%
 # Bound against realized gain
@@ -61,8 +74,15 @@ print("max |sum_k lambda_k W_k|:", float(np.abs((lam_opt * W).sum("class")).max(
 # the noisy classes lose, and in total the class-specific model is *worse* than the global
 # one.
 gain = cd.oracle_gain(cw, train.X, y_train, test.X, y_test)
-print(gain[["bound", "gain", "recall_global", "recall_oracle"]].to_dataframe().round(4))
-print(f"total: bound {gain.attrs['bound_total']:.3f}, realized {gain.attrs['gain_total']:.3f}")
+print(
+    gain[["bound", "gain", "recall_global", "recall_oracle"]]
+    .to_dataframe()
+    .round(4)
+)
+print(
+    f"total: bound {gain.attrs['bound_total']:.3f}, "
+    f"realized {gain.attrs['gain_total']:.3f}"
+)
 
 classes = [str(c) for c in gain["class"].values]
 x = np.arange(len(classes))
@@ -71,7 +91,11 @@ ax.bar(x - 0.2, gain["bound"], width=0.4, label="bound (CV regret / n_train)")
 ax.bar(x + 0.2, gain["gain"], width=0.4, label="realized (test, one model)")
 ax.axhline(0, color="k", lw=0.8)
 noise = ds["class_noise"].values
-ax.set_xticks(x, [f"class {c}\nsd {s:g}" for c, s in zip(classes, noise, strict=True)], fontsize=8)
+ax.set_xticks(
+    x,
+    [f"class {c}\nsd {s:g}" for c, s in zip(classes, noise, strict=True)],
+    fontsize=8,
+)
 ax.set_ylabel("deviance per sample")
 ax.legend(fontsize=8)
 
@@ -84,13 +108,17 @@ ax.legend(fontsize=8)
 # those samples with confidence. Penalizing the noisy class's own weights alone does not
 # reproduce that: its logit flattens while the cleaner classes keep sharp logits and take
 # its samples. The figure follows each class's test deviance as the penalties move from
-# the global value (t = 0) to the class-wise optima (t = 1), ``lambda_k = lambda* (lambda*_k
-# / lambda*)^t``, and beyond in the opposite direction (t < 0).
+# the global value (t = 0) to the class-wise optima (t = 1),
+# :math:`\lambda_k = \lambda^* (\lambda^*_k / \lambda^*)^t`, and beyond in the opposite direction (t < 0).
 lam_glob = cw.table.attrs["lambda_global"]
 ts = np.linspace(-1, 1, 9)
 per_class, total = [], []
 for t in ts:
-    a = cd.assess(cd.glmnet(train, lambda_=lam_glob * (lam_opt / lam_glob) ** t), test.X, y_test)
+    a = cd.assess(
+        cd.glmnet(train, lambda_=lam_glob * (lam_opt / lam_glob) ** t),
+        test.X,
+        y_test,
+    )
     a = a.isel({"lambda": 0})
     per_class.append((a["deviance"] / a["n"]).values)
     total.append(float(a["total_deviance"] / a["n"].sum()))
@@ -98,12 +126,26 @@ per_class = np.array(per_class)
 
 fig, ax = plt.subplots(figsize=(6.5, 4), constrained_layout=True)
 for k, c in enumerate(classes):
-    ax.plot(ts, per_class[:, k] - per_class[ts == 0, k], marker="o", ms=3, label=f"class {c}")
-ax.plot(ts, np.array(total) - total[len(ts) // 2], "k--", lw=2, label="all test samples")
+    ax.plot(
+        ts,
+        per_class[:, k] - per_class[ts == 0, k],
+        marker="o",
+        ms=3,
+        label=f"class {c}",
+    )
+ax.plot(
+    ts,
+    np.array(total) - total[len(ts) // 2],
+    "k--",
+    lw=2,
+    label="all test samples",
+)
 ax.axvline(1, color="0.5", lw=0.8)
 ax.axhline(0, color="0.5", lw=0.8)
-ax.set(xlabel="t  (0: global lambda, 1: class-wise optima)",
-       ylabel="test deviance per sample of the class,\nchange from t = 0")
+ax.set(
+    xlabel="t  (0: global lambda, 1: class-wise optima)",
+    ylabel="test deviance per sample of the class,\nchange from t = 0",
+)
 ax.legend(fontsize=7, ncol=2)
 
 # %%
