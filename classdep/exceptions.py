@@ -17,6 +17,15 @@ def warn_caller(message: str, category: type[Warning]) -> None:
     The same warning is reached through ``glmnet``, ``cv_glmnet``, the CLI and the
     analysis functions, at different depths, so no fixed ``stacklevel`` is right
     (Python 3.12's ``skip_file_prefixes`` does this; 3.10 and 3.11 lack it).
+
+    Examples
+    --------
+    >>> import warnings
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     warn_caller("the grid ends above the optimum", UserWarning)
+    >>> str(caught[0].message)
+    'the grid ends above the optimum'
     """
     level = 2  # stacklevel=1 is this function, 2 its caller
     frame = sys._getframe(1)

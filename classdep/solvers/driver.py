@@ -62,6 +62,12 @@ class State:
 
 
 class InnerSolver(Protocol):
+    """What :func:`minimize` asks of an inner solver: a search direction per iteration.
+
+    :class:`~classdep.solvers.newton.CholeskyNewton` (exact Newton) and
+    :class:`~classdep.solvers.newton_cg.NewtonCG` (truncated Newton) implement it.
+    """
+
     def __call__(self, prob: Problem, state: State) -> tuple[Any, Any]:
         """Return a descent direction (S (d,M,K), sb (M,K)) for the active members."""
 

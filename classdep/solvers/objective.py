@@ -331,6 +331,18 @@ def curvature(prob: Problem, P):
     ``B_m = sum_i omega_im D (diag p_i - p_i p_i^T) D`` (diagonal for OvA, the
     identity for the gaussian family).  It is the
     class factor of the Kronecker approximation ``H ≈ cov(X) ⊗ B`` used to precondition.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from classdep.solvers.prepare import prepare, initial_point
+    >>> rng = np.random.default_rng(0)
+    >>> pp = prepare(rng.normal(size=(40, 3)), rng.integers(0, 3, 40), 3, device="cpu")
+    >>> W, b = initial_point(pp)
+    >>> P = evaluate(pp.prob, pp.prob.matmul_x(W) + b[None], W, b).P
+    >>> C = curvature(pp.prob, P)
+    >>> C.shape, bool(np.allclose(C.sum(axis=-1), 0))
+    ((1, 3, 3), True)
     """
     xp = prob.xp
     diag, q = _curvature_weights(prob, P)
@@ -343,7 +355,19 @@ def curvature(prob: Problem, P):
 
 
 def curvature_trace(prob: Problem, P):
-    """Per-sample trace of the weighted curvature, ``omega_im tr(A_i)``: (n, M)."""
+    """Per-sample trace of the weighted curvature, ``omega_im tr(A_i)``: (n, M).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from classdep.solvers.prepare import prepare, initial_point
+    >>> rng = np.random.default_rng(0)
+    >>> pp = prepare(rng.normal(size=(40, 3)), rng.integers(0, 3, 40), 3, device="cpu")
+    >>> W, b = initial_point(pp)
+    >>> P = evaluate(pp.prob, pp.prob.matmul_x(W) + b[None], W, b).P
+    >>> curvature_trace(pp.prob, P).shape
+    (40, 1)
+    """
     xp = prob.xp
     diag, q = _curvature_weights(prob, P)
     c = xp.sum(diag, axis=2)
@@ -358,6 +382,17 @@ def curvature_diagonal(prob: Problem, P):
     ``v_ik`` is the diagonal of the per-sample Hessian w.r.t. the raw logits:
     ``p_ik (1 - p_ik)`` (times the squared logit scale) for the multinomial and OvA
     families, one for the gaussian family.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from classdep.solvers.prepare import prepare, initial_point
+    >>> rng = np.random.default_rng(0)
+    >>> pp = prepare(rng.normal(size=(40, 3)), rng.integers(0, 3, 40), 3, device="cpu")
+    >>> W, b = initial_point(pp)
+    >>> P = evaluate(pp.prob, pp.prob.matmul_x(W) + b[None], W, b).P
+    >>> curvature_diagonal(pp.prob, P).shape
+    (40, 1, 3)
     """
     diag, q = _curvature_weights(prob, P)
     return diag if q is None else diag - q * q
@@ -395,6 +430,18 @@ def hessian_blocks(prob: Problem, P, *, work_dtype=None, max_rows: int | None = 
     with non-uniform sampling, Xu et al. 2016): at small lambda most samples are
     classified confidently and carry almost no curvature.  The penalty is added
     exactly, so the result stays positive definite.  It is in the problem's dtype.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from classdep.solvers.prepare import prepare, initial_point
+    >>> rng = np.random.default_rng(0)
+    >>> pp = prepare(rng.normal(size=(40, 3)), rng.integers(0, 3, 40), 3, device="cpu")
+    >>> W, b = initial_point(pp)
+    >>> P = evaluate(pp.prob, pp.prob.matmul_x(W) + b[None], W, b).P
+    >>> H, per_class = hessian_blocks(pp.prob, P)
+    >>> H.shape, per_class
+    ((1, 12, 12), False)
     """
     xp = prob.xp
     n, d, K, M = prob.n, prob.d, prob.K, prob.M
@@ -465,6 +512,14 @@ def gauge_direction(prob: Problem):
     of a sample by the same amount (``u`` is proportional to ``1/delta``), so the loss
     has zero curvature along ``v ⊗ u``: only the penalty acts there.  Unlike
     :attr:`Problem.gauge` it exists with or without intercepts.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from classdep.solvers.prepare import prepare
+    >>> pp = prepare(np.eye(3), np.arange(3), 3, device="cpu")
+    >>> np.round(gauge_direction(pp.prob), 3).tolist()
+    [0.577, 0.577, 0.577]
     """
     if prob.family != "multinomial":
         return None
@@ -480,6 +535,18 @@ def curvature_rows(prob: Problem, P, *, work_dtype=None, drop: float = _BLOCK_DR
     :func:`curvature_diagonal`) in ``work_dtype``; ``keep`` (NumPy bool, n x M x K) marks,
     for each (member, class), the fewest rows whose weights sum to a fraction
     ``1 - drop`` of the total (ties kept).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from classdep.solvers.prepare import prepare, initial_point
+    >>> rng = np.random.default_rng(0)
+    >>> pp = prepare(rng.normal(size=(40, 3)), rng.integers(0, 3, 40), 3, device="cpu")
+    >>> W, b = initial_point(pp)
+    >>> P = evaluate(pp.prob, pp.prob.matmul_x(W) + b[None], W, b).P
+    >>> v, keep = curvature_rows(pp.prob, P)
+    >>> v.shape, keep.dtype
+    ((40, 1, 3), dtype('bool'))
     """
     xp = prob.xp
     n, K, M = prob.n, prob.K, prob.M
@@ -521,6 +588,17 @@ def class_blocks(prob: Problem, P, *, work_dtype=None, drop: float = _BLOCK_DROP
     decision boundaries), so the blocks cost a small fraction of the
     ``2 n (d+1)^2 K`` flops of the full sums.  ``work_dtype`` (e.g. float32) runs the
     products in lower precision; the result is in the problem's dtype.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from classdep.solvers.prepare import prepare, initial_point
+    >>> rng = np.random.default_rng(0)
+    >>> pp = prepare(rng.normal(size=(40, 3)), rng.integers(0, 3, 40), 3, device="cpu")
+    >>> W, b = initial_point(pp)
+    >>> P = evaluate(pp.prob, pp.prob.matmul_x(W) + b[None], W, b).P
+    >>> class_blocks(pp.prob, P).shape
+    (1, 3, 4, 4)
     """
     xp = prob.xp
     n, d, K, M = prob.n, prob.d, prob.K, prob.M
