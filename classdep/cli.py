@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import html
 import sys
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -108,8 +109,11 @@ def report(results: str | Path, out: str | Path | None = None, null: int = 200,
         figs["ambiguous.png"] = plot(amb)
         if features is not None:
             ds = _training_part(_load(features))
-            # dead units (constant features) are common in ReLU embeddings: MASS would stop
-            da = lda(ds, classes=amb, drop_constant=True)
+            # dead units (constant features) are common in ReLU embeddings: MASS would stop;
+            # the report drops them, and lda's print says how many
+            with warnings.catch_warnings():
+                warnings.filterwarnings("ignore", message=".*constant within groups", category=UserWarning)
+                da = lda(ds, classes=amb, drop_constant=True)
             parts += [repr(da), repr(manova(ds, classes=amb, drop_constant=True))]
             figs["lda.png"] = plot(da)
             note = ""

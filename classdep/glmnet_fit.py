@@ -122,6 +122,12 @@ class GlmnetFit:
         ``coef`` (lambda, class, feature), ``intercept`` (lambda, class), ``penalty``
         (lambda, class), and per lambda ``df``, ``dev_ratio``, ``niter``, ``converged``,
         ``separable``, ``gap``, ``grad_norm``, ``objective``; settings in ``attrs``.
+    Examples
+    --------
+    >>> import classdep as cd
+    >>> fit = cd.glmnet(cd.datasets.digits(), nlambda=5)
+    >>> fit.path["coef"].sizes["lambda"], fit.path["coef"].sizes["class"]
+    (5, 10)
     """
 
     path: xr.Dataset

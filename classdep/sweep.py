@@ -77,6 +77,12 @@ class CVGlmnet:
         (predicted class code), dims (``lambda``, ``sample``), with ``y`` and ``fold``.
     fit : GlmnetFit
         The path fitted on all the data (R's ``glmnet.fit``).
+    Examples
+    --------
+    >>> import classdep as cd
+    >>> cv = cd.cv_glmnet(cd.datasets.digits(), nfolds=3, nlambda=5, progress=False)
+    >>> bool(cv.lambda_min in cv.fit.lambda_), bool(cv.lambda_1se >= cv.lambda_min)
+    (True, True)
     """
 
     results: xr.Dataset
@@ -429,6 +435,14 @@ class CVGrid:
 
     ``results`` stacks every level's :attr:`CVGlmnet.results` along a leading ``augment``
     (or ``repeat``) dim; ``cvs[i]`` (or ``grid[i]``) is level ``i``'s :class:`CVGlmnet`.
+    Examples
+    --------
+    >>> import classdep as cd
+    >>> import numpy as np
+    >>> grid = cd.cv_glmnet(cd.datasets.digits(), nfolds=3, lambda_=np.geomspace(1, 1e-3, 4),
+    ...                     nrepeats=2, progress=False)
+    >>> "repeat" in grid.results.dims
+    True
     """
 
     augment: np.ndarray  # coordinate of the grid's leading dim

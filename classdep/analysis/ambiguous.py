@@ -46,6 +46,12 @@ class Ambiguous:
     ``classes`` is the set (most confused first) and ``sub`` its symmetrized confusion;
     pass the object itself as ``classes=`` to :func:`~classdep.lda`, :func:`~classdep.manova`
     or :func:`~classdep.separability`.
+    Examples
+    --------
+    >>> import classdep as cd
+    >>> cv = cd.cv_glmnet(cd.datasets.digits(), nfolds=3, nlambda=5, progress=False)
+    >>> len(cd.ambiguous(cv, k=3).classes)
+    3
     """
 
     table: xr.Dataset

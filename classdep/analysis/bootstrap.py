@@ -295,6 +295,13 @@ class Boot:
     t0_global, t_global : xr.DataArray or None
         For ``lambda_opt`` the global optimum (argmin of the summed curve), for ``regret``
         the total ``G``: original () and replicates (``iteration``); None for a callable.
+    Examples
+    --------
+    >>> import classdep as cd
+    >>> cv = cd.cv_glmnet(cd.datasets.digits(), nfolds=3, nlambda=8, progress=False)
+    >>> b = cd.boot(cv, R=50, seed=0)
+    >>> b.t.sizes["iteration"], b.t.sizes["class"]
+    (50, 10)
     """
 
     t0: xr.DataArray
@@ -372,6 +379,13 @@ class BootCI:
         Interval (``bound``) of the global optimum (``lambda_opt``) or of the total regret
         ``G`` (``regret``).
     t0_global : xr.DataArray or None
+    Examples
+    --------
+    >>> import classdep as cd
+    >>> cv = cd.cv_glmnet(cd.datasets.digits(), nfolds=3, nlambda=8, progress=False)
+    >>> ci = cd.boot_ci(cd.boot(cv, R=50, estimator="smooth", seed=0), conf=0.9, type="perc")
+    >>> bool((ci.ci.sel(bound="lower") <= ci.ci.sel(bound="upper")).all())
+    True
     """
 
     ci: xr.DataArray

@@ -87,6 +87,13 @@ class Classwise:
     ``cv`` is the :class:`~classdep.CVGlmnet` the result was computed from, kept (not
     written by :meth:`to_netcdf`) so that ``confint(cw)`` can bootstrap its per-sample
     losses; None for a result read from disk.
+    Examples
+    --------
+    >>> import classdep as cd
+    >>> cv = cd.cv_glmnet(cd.datasets.digits(), nfolds=3, nlambda=8, progress=False)
+    >>> cw = cd.classwise(cv)
+    >>> bool((cw.table["regret"] >= 0).all())
+    True
     """
 
     table: xr.Dataset

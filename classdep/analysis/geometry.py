@@ -66,6 +66,12 @@ class Geometry:
     """Geometry of classifiers (and features) along a path; ``data`` holds the xarray Dataset.
 
     ``geometry(fit)["w_cos"]`` indexes ``data`` directly.
+    Examples
+    --------
+    >>> import classdep as cd
+    >>> g = cd.geometry(cd.glmnet(cd.datasets.digits(), nlambda=3))
+    >>> g["w_cos"].sizes["class"]
+    10
     """
 
     data: xr.Dataset

@@ -57,6 +57,14 @@ class LDA:
         class): what ``plot(lda)`` draws.
     spec : formulaic ModelSpec or None
         For a fit through a formula: rebuilds the model matrix of ``newdata`` in ``predict``.
+    Examples
+    --------
+    >>> import classdep as cd
+    >>> from sklearn.datasets import load_iris
+    >>> x, y = load_iris(return_X_y=True)
+    >>> fit = cd.lda(x, y)
+    >>> round(float(fit.prop_trace[0]), 4)
+    0.9912
     """
 
     model: xr.Dataset
@@ -336,6 +344,14 @@ class LDAPrediction:
 
     Index it as in R: ``pred["class"]`` (``sample``: predicted class names),
     ``pred["posterior"]`` (``sample``, ``class``), ``pred["x"]`` (``sample``, ``LD``: scores).
+    Examples
+    --------
+    >>> import classdep as cd
+    >>> from sklearn.datasets import load_iris
+    >>> x, y = load_iris(return_X_y=True)
+    >>> pred = cd.predict(cd.lda(x, y), x[:2])
+    >>> pred["posterior"].sizes["class"], pred["x"].sizes["LD"]
+    (3, 2)
     """
 
     class_: xr.DataArray

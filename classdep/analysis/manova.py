@@ -53,6 +53,13 @@ class Manova:
     pairwise : xr.Dataset
         ``mahalanobis`` and ``fisher`` over (``class``, ``class2``), see
         :func:`pairwise_separation`.
+    Examples
+    --------
+    >>> import classdep as cd
+    >>> from sklearn.datasets import load_iris
+    >>> x, y = load_iris(return_X_y=True)
+    >>> round(float(cd.manova(x, y).stats.sel(test="Pillai")["value"]), 4)
+    1.1919
     """
 
     stats: xr.Dataset
