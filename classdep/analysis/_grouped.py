@@ -68,6 +68,28 @@ def _from_formula(formula: str, data) -> tuple[np.ndarray, Any, np.ndarray, Any]
     return X, data[lhs], np.asarray(keep, dtype=str), rhs.model_spec
 
 
+def features_and_labels(ds: xr.Dataset, labels: Any, labels_arg: str) -> tuple[xr.DataArray, Any]:
+    """``X`` of a features Dataset, and its labels (``y``, as class names) unless given.
+
+    Examples
+    --------
+    >>> import numpy as np, xarray as xr
+    >>> ds = xr.Dataset({"X": (("sample", "feature"), np.zeros((3, 2))), "y": ("sample", [1, 0, 1])},
+    ...                 coords={"class": ["a", "b"]})
+    >>> features_and_labels(ds, None, "y")[1].tolist()
+    ['b', 'a', 'b']
+    """
+    if "X" not in ds:
+        raise ValueError(f"the Dataset has no variable 'X' (it has {list(ds.data_vars)}); see as_features.")
+    if labels is None:
+        if "y" not in ds:
+            raise ValueError(f"the Dataset has no labels 'y'; pass {labels_arg}=.")
+        labels = ds["y"].values
+        if "class" in ds.coords and np.issubdtype(labels.dtype, np.integer):
+            labels = np.asarray(ds["class"].values)[labels]
+    return ds["X"], labels
+
+
 def grouped_data(x: Any, grouping: Any = None, classes: Any = None, *, data: Any = None,
                  name: str = "x") -> Grouped:
     """Arrays for discriminant analysis from any accepted input; keeps only ``classes``.
@@ -95,16 +117,7 @@ def grouped_data(x: Any, grouping: Any = None, classes: Any = None, *, data: Any
         formula = x
         x, grouping, features, spec = _from_formula(x, data)
     if isinstance(x, xr.Dataset):
-        if "X" not in x:
-            raise ValueError(f"the Dataset has no variable 'X' (it has {list(x.data_vars)}); "
-                             "see as_features.")
-        if grouping is None:
-            if "y" not in x:
-                raise ValueError("the Dataset has no labels 'y'; pass grouping=.")
-            grouping = x["y"].values
-            if "class" in x.coords and np.issubdtype(grouping.dtype, np.integer):
-                grouping = np.asarray(x["class"].values)[grouping]
-        x = x["X"]
+        x, grouping = features_and_labels(x, grouping, "grouping")
     if isinstance(x, xr.DataArray):
         if x.ndim == 2 and {"sample", "feature"} <= set(x.dims):
             x = x.transpose("sample", "feature")

@@ -31,7 +31,7 @@ from ..metrics import classwise_scores
 from ..persist import read_groups, write_groups
 from ..rtable import format_table
 from ..validation import check_folds, check_int, check_shrinkage
-from ._grouped import Grouped, grouped_data
+from ._grouped import Grouped, features_and_labels, grouped_data
 from .lda import _fit as _lda_fit
 from .manova import _check_grouped, _pairwise
 
@@ -95,15 +95,7 @@ class Separability:
 def _representations(features: Any, y: Any, dim: str | None) -> tuple[str, list, list, Any]:
     """(dim name, its values, one 2-D feature object per representation, labels)."""
     if isinstance(features, xr.Dataset):
-        if "X" not in features:
-            raise ValueError(f"the Dataset has no variable 'X' (it has {list(features.data_vars)}).")
-        if y is None:
-            if "y" not in features:
-                raise ValueError("the Dataset has no labels 'y'; pass y=.")
-            y = features["y"].values
-            if "class" in features.coords and np.issubdtype(y.dtype, np.integer):
-                y = np.asarray(features["class"].values)[y]
-        features = features["X"]
+        features, y = features_and_labels(features, y, "y")
     if isinstance(features, xr.DataArray):
         lead = [d for d in features.dims if d not in ("sample", "feature")]
         if features.ndim != 3 or len(lead) != 1:
