@@ -49,6 +49,17 @@ class Separability:
         ``<dim>``: ``cv_accuracy``, ``worst_pair_accuracy``, ``worst_pair``, ``pillai``,
         ``n_features``; over (``<dim>``, ``LD``): ``prop_trace``.  ``pair`` carries the
         coordinates ``class`` and ``class2``; ``attrs`` the settings and the dim's name.
+    Examples
+    --------
+    >>> import numpy as np, xarray as xr
+    >>> import classdep as cd
+    >>> rng = np.random.default_rng(0)
+    >>> y = np.repeat([0, 1, 2], 40)
+    >>> X = xr.DataArray(np.stack([rng.normal(size=(120, 3)) + s * np.eye(3)[y] for s in (1.0, 3.0)]),
+    ...                  dims=("alpha", "sample", "feature"), coords={"alpha": [0.1, 1.0]})
+    >>> sep = cd.separability(X, y)
+    >>> bool(sep.data["cv_accuracy"].sel(alpha=1.0) > sep.data["cv_accuracy"].sel(alpha=0.1))
+    True
     """
 
     data: xr.Dataset

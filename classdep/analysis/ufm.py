@@ -239,6 +239,14 @@ class UFM:
         (adjusted) margin of the class.  ``attrs``: ``loss``, ``tau``, ``gamma``, ``lambda_w``,
         ``lambda_h``, ``objective``, ``gap`` (a certified upper bound on the relative
         suboptimality), ``dual_norm``, ``solver``, ``niter``, ``n_init``, ``seed``.
+    Examples
+    --------
+    >>> import classdep as cd
+    >>> u = cd.ufm([10, 10, 10, 10], lambda_=0)  # balanced: the simplex ETF
+    >>> W = u.W.values
+    >>> G = W @ W.T / (W * W).sum(axis=1).mean()
+    >>> round(float(G[0, 1]), 4)  # every cosine is -1/(K-1)
+    -0.3333
     """
 
     data: xr.Dataset
