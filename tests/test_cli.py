@@ -42,6 +42,7 @@ def test_report_prints_tables_and_writes_figures(swept, tmp_path, capsys):
 
 
 @pytest.mark.filterwarnings("ignore::classdep.SeparationWarning")
+@pytest.mark.filterwarnings("ignore:.*constant within groups:UserWarning")  # digits' blank border pixels
 def test_report_with_features_adds_discriminant_analysis_of_the_ambiguous_classes(swept, tmp_path, capsys):
     out = tmp_path / "rep"
     assert main(["report", str(swept), "-o", str(out), "--null", "5", "--features", "digits"]) == 0
