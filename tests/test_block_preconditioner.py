@@ -94,13 +94,18 @@ def test_preconditioner_is_symmetric_positive_definite():
     assert dot(a, Pa) > 0 and dot(c, Pc) > 0
 
 
-@pytest.mark.filterwarnings("ignore::classdep.SeparationWarning")
-def test_block_preconditioner_beats_kronecker_on_many_classes_at_small_lambda():
-    """The reason it exists: fewer CG iterations where the data are nearly separable."""
-    K, d, n = 30, 12, 3000
+def _many_classes(K=30, d=12, n=3000):
+    """30 well-separated classes: nearly separable at small lambda."""
     rng = np.random.default_rng(0)
     y = rng.integers(0, K, n)
     X = rng.normal(size=(K, d))[y] * 2.5 + rng.normal(size=(n, d))
+    return X, y, K, d
+
+
+@pytest.mark.filterwarnings("ignore::classdep.SeparationWarning")
+def test_block_preconditioner_beats_kronecker_on_many_classes_at_small_lambda():
+    """The reason it exists: fewer CG iterations where the data are nearly separable."""
+    X, y, K, d = _many_classes()
     lams = np.geomspace(1e-1, 1e-5, 5)
     its = {}
     for pre in ("block", "kronecker"):
@@ -113,10 +118,7 @@ def test_block_preconditioner_beats_kronecker_on_many_classes_at_small_lambda():
 
 @pytest.mark.filterwarnings("ignore::classdep.SeparationWarning")
 def test_adaptive_block_chooses_kronecker_at_large_lambda_and_blocks_at_small():
-    K, d, n = 30, 12, 3000
-    rng = np.random.default_rng(0)
-    y = rng.integers(0, K, n)
-    X = rng.normal(size=(K, d))[y] * 2.5 + rng.normal(size=(n, d))
+    X, y, K, d = _many_classes()
     pp = prepare(X, y, K, device="cpu")
     chosen = {}
     for lam in (1.0, 1e-5):
