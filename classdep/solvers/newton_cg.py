@@ -189,9 +189,12 @@ class NewtonCG:
                 scale=None if prob.scale is None else xp.astype(prob.scale, wdt))
             self._p32_for = prob.X
         key = tuple(np.nonzero(running)[0].tolist())
-        if self._P32_for is not state.ev or self._sub_key != key:
-            P = xp.astype(state.ev.P, wdt)
-            self._P32, self._P32_for, self._sub_key = P, state.ev, key
+        if self._P32_for is not state.ev:
+            # once per Newton iterate; no copy when P is already in the work dtype
+            self._P32, self._P32_for, self._sub_key = xp.astype(state.ev.P, wdt, copy=False), state.ev, None
+        if self._sub_key != key:
+            P = self._P32
+            self._sub_key = key
             self._sub = None
             if len(key) < prob.M:
                 idx = xp.asarray(np.asarray(key, dtype=np.int64))
