@@ -36,6 +36,7 @@ from .analysis import (
 from .exceptions import ConvergenceWarning, SeparationWarning
 from .generics import coef, confint, predict, summary
 from .glmnet_fit import GlmnetFit, glmnet
+from .memory_plan import InsufficientMemoryError, MemoryPlan, memory_plan
 from .plot import plot
 from .sweep import CVGlmnet, CVGrid, cv_glmnet
 
@@ -72,6 +73,9 @@ __all__ = [
     "confint",
     "datasets",
     "glmnet",
+    "memory_plan",
+    "MemoryPlan",
+    "InsufficientMemoryError",
     "plot",
     "predict",
     "summary",

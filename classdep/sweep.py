@@ -23,6 +23,7 @@ from .glmnet_fit import GlmnetFit, _features_and_labels, glmnet, singular_hessia
 from .metrics import classwise_dataset
 from .persist import read_groups, write_groups
 from .rtable import format_table
+from .solvers.chunked import is_out_of_core
 from .solvers.path import iter_path
 from .solvers.prepare import prepare, to_user_scale
 from .validation import check_choice, check_fold_coverage, check_folds, check_labels, check_weights
@@ -287,7 +288,14 @@ def _fingerprint(X, codes, folds, lam, settings) -> str:
     import hashlib
 
     h = hashlib.sha256()
-    for a in (X, codes, folds, lam):
+    if is_out_of_core(X):
+        # hashed chunk by chunk: the same bytes as the in-memory route, never all at once
+        for a in range(0, X.shape[0], 65536):
+            xb = X[a:a + 65536]
+            h.update(np.ascontiguousarray(xb.compute() if hasattr(xb, "compute") else xb).tobytes())
+    else:
+        h.update(np.ascontiguousarray(X).tobytes())
+    for a in (codes, folds, lam):
         h.update(np.ascontiguousarray(a).tobytes())
     h.update(repr(sorted(settings.items())).encode())
     return h.hexdigest()
@@ -316,7 +324,8 @@ def _cv_single(
                  **glmnet_args)
     lam = fit.lambda_
     masks = (folds[None, :] != np.arange(nf)[:, None]).astype(np.float64)
-    solver_keys = ("loss", "tau", "gamma", "class_weight", "standardize", "intercept", "augment")
+    solver_keys = ("loss", "tau", "gamma", "class_weight", "standardize", "intercept", "augment",
+                   "memory_limit")
     pp = prepare(X, codes, K, weights=weights, batch_weights=masks, family=family, device=device,
                  dtype=dtype, **{k: glmnet_args[k] for k in solver_keys if k in glmnet_args})
     pf = glmnet_args.get("penalty_factor")

@@ -14,6 +14,7 @@ import numpy as np
 __all__ = [
     "check_counts",
     "check_matrix",
+    "check_source",
     "check_labels",
     "check_weights",
     "check_lambda",
@@ -35,6 +36,30 @@ __all__ = [
 
 def _name_of(obj: Any) -> str:
     return type(obj).__module__.split(".")[0] + "." + type(obj).__name__
+
+
+def check_source(X: Any, name: str = "x") -> Any:
+    """An out-of-core feature matrix (memmap, zarr, dask) checked without reading it.
+
+    Shape and dtype are checked here; finiteness while it is first read, chunk by chunk
+    (:func:`classdep.solvers.chunked.scan_features`).
+
+    Examples
+    --------
+    >>> import dask.array as da
+    >>> check_source(da.zeros((4, 2), chunks=2)).shape
+    (4, 2)
+    """
+    shape = tuple(int(s) for s in X.shape)
+    dt = np.dtype(X.dtype)
+    real = np.issubdtype(dt, np.number) or np.issubdtype(dt, np.bool_)
+    if not real or np.issubdtype(dt, np.complexfloating):
+        raise TypeError(f"{name} has dtype {dt}; out-of-core features must be real numbers.")
+    if len(shape) != 2:
+        raise ValueError(f"{name} has {len(shape)} dimensions; features must be 2-D (sample, feature).")
+    if shape[0] == 0 or shape[1] == 0:
+        raise ValueError(f"{name} is empty (shape {shape}); it needs at least one sample and one feature.")
+    return X
 
 
 def check_matrix(X: Any, name: str = "x", dtype=None) -> np.ndarray:

@@ -25,6 +25,7 @@ import dataclasses
 import numpy as np
 
 from ..backend import eigh, to_numpy
+from .chunked import cast_features, weighted_gram
 from .driver import State
 from .newton import ClassBlockFactor, HessianFactor
 from .objective import _GAUGE_WEIGHT, Problem, curvature, curvature_rows, hessp
@@ -114,7 +115,7 @@ class NewtonCG:
         self._last_cg = 0
         self._rebuild_after = _REBUILD_BLOCKS_AFTER_CG if preconditioner == "block" else _REBUILD_AFTER_CG
         wbar = xp.mean(prob.omega, axis=1)
-        C = prob.X.T @ (prob.X * wbar[:, None])
+        C = weighted_gram(xp, prob.X, wbar)
         self.s, self.U = eigh(xp, C)
         self.s = xp.maximum(self.s, 0.0)
         self.maxcg = maxcg
@@ -183,7 +184,8 @@ class NewtonCG:
         if self._p32_for is not prob.X:
             # X, Y and the weights are the same for every lambda: cast them once
             self._p32 = prob if not self.mixed else dataclasses.replace(
-                prob, X=xp.astype(prob.X, wdt), Y=xp.astype(prob.Y, wdt), omega=xp.astype(prob.omega, wdt),
+                prob, X=cast_features(xp, prob.X, wdt), Y=xp.astype(prob.Y, wdt),
+                omega=xp.astype(prob.omega, wdt),
                 delta=None if prob.delta is None else xp.astype(prob.delta, wdt),
                 iota=None if prob.iota is None else xp.astype(prob.iota, wdt),
                 scale=None if prob.scale is None else xp.astype(prob.scale, wdt))

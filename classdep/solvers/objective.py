@@ -39,6 +39,7 @@ from typing import Any
 import numpy as np
 
 from ..backend import to_numpy
+from .chunked import row_blocks, take_rows
 
 __all__ = ["Problem", "Evaluation", "evaluate", "hessp", "curvature", "curvature_trace",
            "curvature_diagonal", "hessian_blocks", "curvature_rows", "class_blocks", "gauge_direction"]
@@ -453,10 +454,8 @@ def hessian_blocks(prob: Problem, P, *, work_dtype=None, max_rows: int | None = 
     eyeD = xp.eye(D1, dtype=dt)
     pen_rows = xp.concat([xp.ones(d, dtype=dt), xp.zeros(1, dtype=dt)])
     Hs = []
-    Xfull = xp.concat([prob.X, xp.ones((n, 1), dtype=dt)], axis=1)
     rng = np.random.default_rng(seed)
     for m in range(M):
-        idx, factor = None, None
         if max_rows is not None and max_rows < n:
             p = to_numpy(tr[:, m]).astype(np.float64)
             p = p / p.sum()
@@ -465,14 +464,31 @@ def hessian_blocks(prob: Problem, P, *, work_dtype=None, max_rows: int | None = 
             # each draw of row i stands for (1 / (max_rows p_i)) of its curvature
             idx = xp.asarray(sel)
             factor = xp.asarray(draw[sel] / (max_rows * p[sel]), dtype=dt)
-        Xw = xp.astype(Xfull if idx is None else xp.take(Xfull, idx, axis=0), wdt)
-
-        def rows(v, idx=idx, factor=factor):
-            return _sampled_rows(xp, v, idx, factor)
-
+            Xs = take_rows(xp, prob.X, idx)
+            dms = _sampled_rows(xp, diag[:, m, :], idx, factor)
+            qms = None if q is None else xp.take(q[:, m, :], idx, axis=0) * xp.sqrt(factor)[:, None]
+            parts = [(Xs, dms, qms)]
+        else:
+            # an in-memory X is one part; a chunked one is summed chunk by chunk
+            parts = ((Xc, diag[a:b, m, :], None if q is None else q[a:b, m, :])
+                     for a, b, Xc in row_blocks(prob.X))
+        Hm = None
+        for Xc, dm, qm in parts:
+            Xw = xp.astype(xp.concat([Xc, xp.ones((Xc.shape[0], 1), dtype=dt)], axis=1), wdt)
+            dm = xp.astype(dm, wdt)
+            if q is None:
+                part = xp.stack([Xw.T @ (Xw * dm[:, k][:, None]) for k in range(K)])
+            else:
+                # sum_i x~_i x~_i^T ⊗ (diag(c_i p_i) - q_i q_i^T) with q_i = sqrt(c_i) p_i:
+                # the rank-one parts are one product F^T F (F = x~ ⊗ q, rows scaled by the
+                # sampling factor's square root), the diagonal parts K products of size (d+1)^2.
+                F = xp.reshape(Xw[:, :, None] * xp.astype(qm, wdt)[:, None, :], (Xw.shape[0], D1 * K))
+                part = xp.reshape(-(F.T @ F), (D1, K, D1, K))
+                for k in range(K):
+                    part[:, k, :, k] = part[:, k, :, k] + Xw.T @ (Xw * dm[:, k][:, None])
+            Hm = part if Hm is None else Hm + part
         if q is None:
-            Hm = xp.stack([xp.astype(Xw.T @ (Xw * xp.astype(rows(diag[:, m, k]), wdt)[:, None]), dt)
-                           for k in range(K)])
+            Hm = xp.astype(Hm, dt)
             Hm = Hm + xp.permute_dims(_pen_diag(prob, m, pen_rows), (1, 0))[:, :, None] * eyeD[None, ...]
             if not prob.intercept:
                 Hm[:, d, :] = 0.0
@@ -480,15 +496,6 @@ def hessian_blocks(prob: Problem, P, *, work_dtype=None, max_rows: int | None = 
                 Hm[:, d, d] = 1.0
             Hs.append(Hm)
             continue
-        # sum_i x~_i x~_i^T ⊗ (diag(c_i p_i) - q_i q_i^T) with q_i = sqrt(c_i) p_i: the
-        # rank-one parts are one product F^T F (F = x~ ⊗ q, rows scaled by the sampling
-        # factor's square root), the diagonal parts K products of size (d+1)^2.
-        qm = q[:, m, :] if idx is None else xp.take(q[:, m, :], idx, axis=0) * xp.sqrt(factor)[:, None]
-        dm = xp.astype(rows(diag[:, m, :]), wdt)
-        F = xp.reshape(Xw[:, :, None] * xp.astype(qm, wdt)[:, None, :], (Xw.shape[0], D1 * K))
-        Hm = xp.reshape(-(F.T @ F), (D1, K, D1, K))
-        for k in range(K):
-            Hm[:, k, :, k] = Hm[:, k, :, k] + Xw.T @ (Xw * dm[:, k][:, None])
         Hm = xp.astype(Hm, dt)
         Hm = xp.reshape(Hm, (D1 * K, D1 * K))
         pen = xp.reshape(_pen_diag(prob, m, pen_rows), (D1 * K,))
@@ -606,14 +613,20 @@ def class_blocks(prob: Problem, P, *, work_dtype=None, drop: float = _BLOCK_DROP
     wdt = dt if work_dtype is None else work_dtype
     D1 = d + 1
     v, keep = curvature_rows(prob, P, work_dtype=wdt, drop=drop) if rows is None else rows
-    Xfull = xp.astype(xp.concat([prob.X, xp.ones((n, 1), dtype=dt)], axis=1), wdt)
+    # The rows any block keeps, read once (a chunked X reads each of its chunks once).
+    union = np.nonzero(keep.any(axis=(1, 2)))[0]
+    pos = np.full(n, -1, dtype=np.int64)
+    pos[union] = np.arange(union.size)
+    Xu = take_rows(xp, prob.X, xp.asarray(union))
+    Xu = xp.astype(xp.concat([Xu, xp.ones((union.size, 1), dtype=dt)], axis=1), wdt)
     out = xp.zeros((M, K, D1, D1), dtype=dt)
     pen_rows = xp.concat([xp.ones(d, dtype=dt), xp.zeros(1, dtype=dt)])
     for m in range(M):
         pen = _pen_diag(prob, m, pen_rows)  # (d+1, K)
         for k in range(K):
-            idx = xp.asarray(np.nonzero(keep[:, m, k])[0])
-            Xs = xp.take(Xfull, idx, axis=0)
+            rows_k = np.nonzero(keep[:, m, k])[0]
+            idx = xp.asarray(rows_k)
+            Xs = xp.take(Xu, xp.asarray(pos[rows_k]), axis=0)
             w = xp.take(v[:, m, k], idx, axis=0)
             Hk = xp.astype(Xs.T @ (Xs * w[:, None]), dt)
             out[m, k, ...] = Hk + xp.eye(D1, dtype=dt) * pen[:, k][None, :]

@@ -9,7 +9,6 @@ every lambda as it is reached instead of keeping the logits of the whole path.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -20,7 +19,8 @@ from ..exceptions import ConvergenceWarning, SeparationWarning, warn_caller
 from ..validation import check_choice, check_lambda
 from .augment import MAX_ROUNDS, Anderson, QuadraticPenalty
 from .driver import State, Work, machine_eps, minimize, start
-from .newton import CholeskyNewton, class_block_bytes, hessian_bytes
+from .memory import available_bytes, pick_preconditioner
+from .newton import CholeskyNewton, hessian_bytes
 from .newton_cg import NewtonCG
 from .objective import Problem, evaluate
 from .prepare import Prepared, initial_point, prepare, to_user_scale
@@ -94,18 +94,8 @@ def lambda_grid(pp: Prepared, nlambda: int = 100, lambda_min_ratio: float | None
     return np.geomspace(lmax, lmax * lambda_min_ratio, int(nlambda))
 
 
-def _available_bytes(device: str) -> int:
-    if device == "gpu":
-        import cupy
-
-        return int(cupy.cuda.runtime.memGetInfo()[0])
-    try:
-        return int(os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
-    except (ValueError, OSError, AttributeError):
-        return 2**32
-
-
-def choose_solver(prob: Problem, device: str = "cpu", preconditioner: str = "auto") -> tuple[str, str]:
+def choose_solver(prob: Problem, device: str = "cpu", preconditioner: str = "auto",
+                  available: int | None = None) -> tuple[str, str]:
     """Pick ``(solver, preconditioner)`` from the problem's size and free memory.
 
     * ``"newton"`` (exact Hessian, Cholesky, every iteration) for tiny coefficient
@@ -136,15 +126,10 @@ def choose_solver(prob: Problem, device: str = "cpu", preconditioner: str = "aut
     n, d, K, M = prob.n, prob.d, prob.K, prob.M
     itemsize = 4 if prob.X.dtype == prob.xp.float32 else 8
     D1K = (d + 1) * K if prob.family == "multinomial" else d + 1
-    fits = hessian_bytes(n, d, K, M, prob.family, itemsize) <= _available_bytes(device) // 4
+    budget = (available_bytes(device) if available is None else available) // 4
+    fits = hessian_bytes(n, d, K, M, prob.family, itemsize) <= budget
     if preconditioner == "auto":
-        if fits and D1K <= 8000:
-            preconditioner = "hessian"
-        elif prob.family == "multinomial" and class_block_bytes(n, d, K, M, itemsize) <= _available_bytes(
-                device) // 4:
-            preconditioner = "block"
-        else:
-            preconditioner = "kronecker"
+        preconditioner, _ = pick_preconditioner(n, d, K, M, prob.family, itemsize, budget)
     if preconditioner == "hessian" and fits and D1K <= _TINY:
         return "newton", "hessian"
     return "newton-cg", preconditioner
@@ -202,7 +187,8 @@ def iter_path(
     check_choice(solver, SOLVERS, "solver")
     pf = _penalties(lambdas, penalty_factor, prob.M, prob.K)
     adaptive = preconditioner == "auto"
-    auto_solver, preconditioner = choose_solver(prob, pp.device, preconditioner)
+    auto_solver, preconditioner = choose_solver(prob, pp.device, preconditioner,
+                                                None if pp.plan is None else pp.plan.available)
     if solver == "auto":
         solver = auto_solver
     inner = CholeskyNewton() if solver == "newton" else NewtonCG(prob, preconditioner=preconditioner,
@@ -316,7 +302,7 @@ def fit_path(
     penalty_factor=None, weights=None, batch_weights=None, family="multinomial", loss="ce",
     tau=1.0, gamma=0.3, class_weight=None, standardize=False, intercept=True, solver="auto",
     preconditioner="auto", thresh: float = 1e-7, maxit: int = 100, device="auto", dtype=None,
-    warn: bool = True, response=None, augment=None,
+    warn: bool = True, response=None, augment=None, memory_limit=None,
 ) -> PathFit:
     """Solve a whole path for a batch of members; see :func:`classdep.glmnet`.
 
@@ -338,6 +324,7 @@ def fit_path(
         X, y, n_classes, weights=weights, batch_weights=batch_weights, family=family, loss=loss,
         tau=tau, gamma=gamma, class_weight=class_weight, standardize=standardize,
         intercept=intercept, device=device, dtype=dtype, response=response, augment=augment,
+        memory_limit=memory_limit,
     )
     if lambdas is None:
         lam = lambda_grid(pp, nlambda, lambda_min_ratio)

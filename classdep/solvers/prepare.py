@@ -14,9 +14,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..backend import asarray, default_dtype, namespace, resolve_device, to_numpy
-from ..validation import check_choice, check_matrix, check_weights
+from ..validation import check_choice, check_matrix, check_source, check_weights
 from .augment import Augment, check_augment, noisy_copies
+from .chunked import ChunkedFeatures, is_out_of_core, scan_features
 from .losses import logit_adjustments
+from .memory import MemoryPlan, plan_memory
 from .objective import Problem
 
 __all__ = ["FAMILIES", "Prepared", "prepare", "initial_point", "to_user_scale"]
@@ -37,12 +39,13 @@ class Prepared:
     ldt: np.ndarray | None
     device: str
     augment: Augment | None = None  # validated spec; "sample" copies are already stacked
+    plan: MemoryPlan | None = None  # how X is held (resident or in row chunks)
 
 
 def prepare(
     X, codes, n_classes: int, *, weights=None, batch_weights=None, family="multinomial",
     loss="ce", tau=1.0, gamma=0.3, class_weight=None, standardize=False, intercept=True,
-    device="auto", dtype=None, response=None, augment=None,
+    device="auto", dtype=None, response=None, augment=None, memory_limit=None,
 ) -> Prepared:
     """Validate, centre (and scale) the features and move everything to ``device``.
 
@@ -51,6 +54,12 @@ def prepare(
     ``augment`` (see :mod:`classdep.solvers.augment`): with ``method="sample"`` the
     noised copies are stacked here (centring and scaling use the clean features), with
     ``method="quadratic"`` the spec is kept for :func:`iter_path`.
+
+    Before anything is moved, a memory plan (:func:`~classdep.solvers.memory.plan_memory`;
+    ``memory_limit`` overrides the free memory it sees) decides whether ``X`` is held
+    whole or read in row chunks (:class:`~classdep.solvers.chunked.ChunkedFeatures`:
+    memmaps, zarr and dask arrays that do not fit, or features larger than the GPU),
+    and refuses, with the numbers, a fit that cannot fit at all.
 
     Examples
     --------
@@ -62,7 +71,8 @@ def prepare(
     """
     check_choice(family, FAMILIES, "family")
     aug = check_augment(augment)
-    Xn = check_matrix(X)
+    out_of_core = is_out_of_core(X)
+    Xn = check_source(X) if out_of_core else check_matrix(X)
     n, d = Xn.shape
     K = int(n_classes)
     if response is not None:
@@ -114,6 +124,21 @@ def prepare(
     if dt not in (np.float32, np.float64):
         raise ValueError(f"dtype={dt} is not supported; use float64 or float32.")
     wbar = w / w.sum()
+    copies = aug.copies if aug is not None and aug.method == "sample" else 1
+    plan = plan_memory(n * copies, d, K, omega.shape[1],
+                       itemsize=np.dtype(dt).itemsize, device=dev, memory_limit=memory_limit,
+                       out_of_core=out_of_core, family=family)
+    if plan.x_resident and out_of_core:
+        Xn = check_matrix(_read_all(Xn))
+    elif not plan.x_resident:
+        if aug is not None:
+            raise ValueError(
+                f"augment= needs the features in memory, but X ({n} x {d}) is read in chunks "
+                f"(memory plan: {plan.x_bytes / 2**30:.3g} GiB does not fit beside the fit). Pass "
+                "the augmented features as an 'augment' dim of x instead, or raise memory_limit."
+            )
+        return _chunked(Xn, codes, Y, omega, K, w, wbar, counts, delta, iota, ldt, dev, dt, family,
+                        standardize, intercept, plan)
     # Centring is an exact reparameterization only when the intercept is free.
     center = wbar @ Xn if intercept else np.zeros(d)
     Xc = Xn - center
@@ -145,12 +170,37 @@ def prepare(
         scale=None if ldt is None else asarray(ldt[codes], dev, dt), intercept=bool(intercept),
     )
     prob = _with_namespace(prob)
-    return Prepared(prob, center, sd, counts, delta, iota, ldt, dev, augment=aug)
+    return Prepared(prob, center, sd, counts, delta, iota, ldt, dev, augment=aug, plan=plan)
 
 
 def _with_namespace(prob: Problem) -> Problem:
+    # from Y: a chunked X is not an array of any namespace
+    return dataclasses.replace(prob, xp=namespace(prob.Y))
 
-    return dataclasses.replace(prob, xp=namespace(prob.X))
+
+def _read_all(source) -> np.ndarray:
+    """An out-of-core source that the memory plan found small enough, read whole."""
+    x = source[:]
+    return np.asarray(x.compute() if hasattr(x, "compute") else x)
+
+
+def _chunked(source, codes, Y, omega, K, w, wbar, counts, delta, iota, ldt, dev, dt, family,
+             standardize, intercept, plan) -> Prepared:
+    """The prepared problem with X read in row chunks (see :mod:`.chunked`)."""
+    n, d = source.shape
+    center, const, sd = scan_features(source, wbar, plan.chunk_rows, standardize=standardize,
+                                      intercept=intercept)
+    if not intercept:
+        const = np.zeros(d, dtype=bool)  # as in memory: only centred columns are zeroed
+    Xc = ChunkedFeatures(source, center, sd, const, dev, dt, plan.chunk_rows)
+    prob = Problem(
+        X=Xc, Y=asarray(Y, dev, dt), omega=asarray(omega, dev, dt),
+        lam=asarray(np.ones((omega.shape[1], K)), dev, dt), family=family, xp=None,
+        delta=None if delta is None else asarray(delta, dev, dt),
+        iota=None if iota is None else asarray(iota, dev, dt),
+        scale=None if ldt is None else asarray(ldt[codes], dev, dt), intercept=bool(intercept),
+    )
+    return Prepared(_with_namespace(prob), center, sd, counts, delta, iota, ldt, dev, plan=plan)
 
 
 def _class_weights(class_weight, codes, K) -> np.ndarray:

@@ -1,0 +1,48 @@
+"""``memory_plan``: what a fit or a cross-validated sweep will need, before running it."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .backend import default_dtype, resolve_device
+from .glmnet_fit import _features_and_labels
+from .solvers.chunked import is_out_of_core
+from .solvers.memory import InsufficientMemoryError, MemoryPlan, plan_memory
+from .validation import check_labels
+
+__all__ = ["memory_plan", "MemoryPlan", "InsufficientMemoryError"]
+
+
+def memory_plan(x, y=None, *, nfolds: int = 1, family: str = "multinomial", device: str = "auto",
+                dtype=None, memory_limit=None) -> MemoryPlan:
+    """The memory plan that :func:`classdep.glmnet` (``nfolds=1``) or :func:`classdep.cv_glmnet` would make.
+
+    It reads no feature values: shapes, dtype and the machine's free memory are enough.
+    The plan says whether ``x`` is held whole or read in row chunks (and how many rows a
+    chunk), and estimates the peak.  A fit that cannot fit raises
+    :class:`~classdep.solvers.memory.InsufficientMemoryError` here, with the numbers.
+
+    Parameters
+    ----------
+    x, y : as for :func:`classdep.glmnet`
+    nfolds : int
+        Members solved in one batch: 1 for ``glmnet``, ``nfolds`` for ``cv_glmnet``.
+    family, device, dtype, memory_limit : as for :func:`classdep.glmnet`
+
+    Examples
+    --------
+    >>> import classdep as cd
+    >>> p = cd.memory_plan(cd.datasets.digits(), nfolds=5, device="cpu", memory_limit="1GB")
+    >>> p.x_resident, p.M
+    (True, 5)
+    """
+    X, yy, _ = _features_and_labels(x, y)
+    _, classes = check_labels(yy, X.shape[0])
+    K = classes.size
+    if int(nfolds) != nfolds or nfolds < 1:
+        raise ValueError(f"nfolds={nfolds!r} must be a positive integer.")
+    dev = resolve_device(device)
+    dt = np.dtype(dtype) if dtype is not None else np.dtype(default_dtype(dev))
+    n, d = X.shape
+    return plan_memory(n, d, K, int(nfolds), itemsize=dt.itemsize, device=dev, memory_limit=memory_limit,
+                       out_of_core=is_out_of_core(X), family=family)

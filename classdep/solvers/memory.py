@@ -1,0 +1,271 @@
+"""The memory plan: will a fit fit, and how should ``X`` be read?
+
+Before any work starts, :func:`plan_memory` estimates what a path needs on the device
+(the host for ``device="cpu"``):
+
+* the working arrays of the fold batch: logits, probabilities, residuals, line-search
+  and CG directions, each ``n x M x K`` (samples x batch members x classes);
+* the smallest preconditioner (the Kronecker factors, ``d x d`` and ``M K x K``);
+* the features, ``n x d``, if they are to stay resident.
+
+When the features do not fit beside the working arrays, they are read in row chunks
+(:class:`~classdep.solvers.chunked.ChunkedFeatures`), sized to a quarter of what is
+left; when even the working arrays do not fit, :class:`InsufficientMemoryError` says so
+with the numbers and what to change, before anything is computed.
+
+The constant :data:`WORK_ARRAYS` was measured, not guessed: the peak traced memory of
+a 5-fold batch (tracemalloc, NumPy) over ``n M K`` float64 numbers; see
+``tests/test_memory_plan.py``, which checks the estimate against the measured peak.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+
+from .newton import class_block_bytes, hessian_bytes
+
+__all__ = ["MemoryPlan", "InsufficientMemoryError", "plan_memory", "available_bytes", "parse_bytes",
+           "pick_preconditioner", "WORK_ARRAYS", "X_COPIES", "PRECOND_PEAK"]
+
+# Peak number of live (n, M, K) arrays in the work dtype during a Newton-CG path
+# (logits, probabilities, gradient residual, line-search direction and trial logits,
+# CG's product intermediates, the host copies of the curvature-row selection), and of
+# X-sized temporaries (the features with a column of ones, their cast for the
+# preconditioner).  Measured by tests/test_memory_plan.py: 7.5-9.4 (n, M, K) arrays
+# beside the preconditioner on 5-fold batches of 20 classes.
+WORK_ARRAYS = 10
+X_COPIES = 2
+# A preconditioner at its peak holds its matrices and their factors, and a temporary.
+PRECOND_PEAK = 1.5
+# Fraction of the free memory a plan may use: the rest is for the allocator's slack,
+# the Python objects and the other processes.
+USABLE_FRACTION = 0.8
+# Fewer rows a chunk than this and the per-chunk overhead dominates the products.
+MIN_CHUNK_ROWS = 256
+# A chunk is read in float64, centred and scaled (two more float64 copies), then cast.
+_CHUNK_COPIES = 4
+
+
+def pick_preconditioner(n: int, d: int, K: int, M: int, family: str, itemsize: int,
+                        budget: int) -> tuple[str, int]:
+    """``(name, bytes)`` of the preconditioner ``"auto"`` picks within ``budget`` bytes.
+
+    The exact Hessian when it fits and ``(d+1) K <= 8000`` (its factorization stays
+    cheap), else the per-class blocks (multinomial) when they fit, else the Kronecker
+    factors, which need only ``d x d`` and ``M K x K`` matrices.
+
+    Examples
+    --------
+    >>> pick_preconditioner(20000, 256, 100, 1, "multinomial", 8, 2**30)
+    ('block', 187918400)
+    """
+    D1K = (d + 1) * K if family == "multinomial" else d + 1
+    hb = hessian_bytes(n, d, K, M, family, itemsize)
+    if hb <= budget and D1K <= 8000:
+        return "hessian", hb
+    cb = class_block_bytes(n, d, K, M, itemsize)
+    if family == "multinomial" and cb <= budget:
+        return "block", cb
+    return "kronecker", (d * d + M * K * K + 2 * d * M * K) * itemsize
+
+
+class InsufficientMemoryError(MemoryError):
+    """A fit cannot fit in the memory available, even with ``X`` read in chunks."""
+
+
+def _gib(b: float) -> str:
+    """A byte count in the largest binary unit that keeps it at 1 or more."""
+    for unit, p in (("GiB", 30), ("MiB", 20), ("KiB", 10)):
+        if b >= 2**p:
+            return f"{b / 2**p:.3g} {unit}"
+    return f"{int(b)} B"
+
+
+def parse_bytes(value) -> int:
+    """Bytes from an int or a string such as ``"8GB"``, ``"512 MiB"`` or ``"2e9"``.
+
+    Examples
+    --------
+    >>> parse_bytes("1.5GiB"), parse_bytes("2 GB"), parse_bytes(1000)
+    (1610612736, 2000000000, 1000)
+    """
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        if value <= 0:
+            raise ValueError(f"memory_limit={value!r} must be positive (bytes).")
+        return int(value)
+    m = re.fullmatch(r"\s*([0-9.eE+]+)\s*([KMGT]?i?B)?\s*", str(value))
+    if m is None:
+        raise ValueError(
+            f"memory_limit={value!r} is not a size; pass bytes (an int) or a string such as '8GB' or "
+            "'512MiB'."
+        )
+    unit = (m.group(2) or "B").upper()
+    base = 1024 if "I" in unit else 1000
+    power = "BKMGT".index(unit[0])
+    out = int(float(m.group(1)) * base ** power)
+    if out <= 0:
+        raise ValueError(f"memory_limit={value!r} must be positive.")
+    return out
+
+
+def available_bytes(device: str) -> int:
+    """Free memory on ``device``: the GPU's free bytes, or the host's available RAM.
+
+    Examples
+    --------
+    >>> available_bytes("cpu") > 0
+    True
+    """
+    if device == "gpu":
+        import cupy
+
+        return int(cupy.cuda.runtime.memGetInfo()[0])
+    try:  # MemAvailable counts reclaimable page cache, unlike SC_AVPHYS_PAGES
+        with open("/proc/meminfo") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    try:
+        return int(os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
+    except (ValueError, OSError, AttributeError):
+        return 2**32
+
+
+@dataclass(frozen=True)
+class MemoryPlan:
+    """What a fit needs and how it will read ``X``; ``print`` shows it like a small R table.
+
+    Attributes
+    ----------
+    n, d, K, M : int
+        Samples, features, classes, batch members (folds).
+    itemsize : int
+        Bytes per number in the work dtype.
+    device : str
+    available : int
+        Bytes the plan may use (free memory, or ``memory_limit``).
+    work_bytes, precond_bytes, x_bytes : int
+        Estimates: the fold batch's working arrays, the smallest preconditioner, ``X``.
+    x_resident : bool
+        Whether ``X`` is held whole on the device; otherwise read ``chunk_rows`` at a time.
+    chunk_rows : int
+    limited : bool
+        Whether ``available`` came from ``memory_limit`` rather than the machine.
+
+    Examples
+    --------
+    >>> p = plan_memory(60000, 128, 10, 5, itemsize=8, device="cpu", memory_limit="2GB")
+    >>> p.x_resident, p.work_bytes == (10 * 60000 * 5 * 10 + 2 * 60000 * 129) * 8
+    (True, True)
+    """
+
+    n: int
+    d: int
+    K: int
+    M: int
+    itemsize: int
+    device: str
+    available: int
+    work_bytes: int
+    precond_bytes: int
+    x_bytes: int
+    x_resident: bool
+    chunk_rows: int
+    limited: bool = False
+    preconditioner: str = "kronecker"
+
+    @property
+    def total_bytes(self) -> int:
+        """Estimated peak: working arrays, preconditioner, and ``X`` or one chunk of it."""
+        x = self.x_bytes if self.x_resident else _chunk_bytes(self.chunk_rows, self.d)
+        return self.work_bytes + self.precond_bytes + x
+
+    def __repr__(self) -> str:
+        src = "memory_limit" if self.limited else ("free GPU memory" if self.device == "gpu" else
+                                                   "available RAM")
+        rows = [
+            ("working arrays", self.work_bytes, f"{WORK_ARRAYS} x n M K + {X_COPIES} x n (d+1), "
+                                                f"n = {self.n}, M = {self.M}, K = {self.K}"),
+            ("preconditioner", self.precond_bytes, f"{self.preconditioner} (d = {self.d})"),
+            ("features X", self.x_bytes if self.x_resident else _chunk_bytes(self.chunk_rows, self.d),
+             "resident" if self.x_resident else f"chunks of {self.chunk_rows} rows "
+                                                f"(X itself: {_gib(self.x_bytes)})"),
+        ]
+        w = max(len(r[0]) for r in rows)
+        lines = [f"Memory plan on {self.device} ({self.itemsize * 8}-bit numbers)", ""]
+        lines += [f"  {name:<{w}}  {_gib(b):>10}   {what}" for name, b, what in rows]
+        lines += ["", f"  {'estimated peak':<{w}}  {_gib(self.total_bytes):>10}",
+                  f"  {'available':<{w}}  {_gib(self.available):>10}   ({src})"]
+        return "\n".join(lines)
+
+
+def _chunk_bytes(rows: int, d: int) -> int:
+    return _CHUNK_COPIES * rows * (d + 1) * 8
+
+
+def plan_memory(n: int, d: int, K: int, M: int, *, itemsize: int, device: str = "cpu",
+                memory_limit=None, out_of_core: bool = False, family: str = "multinomial") -> MemoryPlan:
+    """Estimate a path's memory on ``device`` and decide how to hold ``X``.
+
+    ``X`` stays resident unless it is out of core (a memmap, zarr or dask array) and
+    does not fit, or it does not fit beside the working arrays; then it is read in row
+    chunks that use at most a quarter of what is left.  ``memory_limit`` (bytes, or a
+    string such as ``"8GB"``) replaces the free memory the machine reports, e.g. on a
+    shared GPU.
+
+    Raises
+    ------
+    InsufficientMemoryError
+        When the working arrays and the preconditioner alone exceed the memory, or no
+        chunk of :data:`MIN_CHUNK_ROWS` rows fits beside them; the message gives the
+        numbers and the remedies.
+
+    Examples
+    --------
+    >>> p = plan_memory(10**6, 2048, 100, 1, itemsize=4, device="cpu", memory_limit="4GB",
+    ...                 out_of_core=True)
+    >>> p.x_resident, p.chunk_rows >= 256
+    (False, True)
+    """
+    limited = memory_limit is not None
+    avail = parse_bytes(memory_limit) if limited else available_bytes(device)
+    usable = int(avail * USABLE_FRACTION)
+    work = WORK_ARRAYS * n * M * K * itemsize + X_COPIES * n * (d + 1) * itemsize
+    # as the solver will pick it (a quarter of the memory), at its peak (blocks + factors)
+    pname, pb = pick_preconditioner(n, d, K, M, family, itemsize, avail // 4)
+    precond = int(PRECOND_PEAK * pb)
+    x_bytes = n * d * itemsize
+    if work + precond > usable:
+        raise InsufficientMemoryError(
+            f"the fit needs about {_gib(work + precond)} for its working arrays ({WORK_ARRAYS} arrays "
+            f"of n x members x classes = {n} x {M} x {K} numbers of {itemsize} bytes) and its "
+            f"preconditioner, but "
+            f"{_gib(usable)} of {_gib(avail)} "
+            f"{'(memory_limit)' if limited else 'free on the ' + device} can be used. "
+            f"Use fewer folds (nfolds; each fold is a member), "
+            + ("dtype='float32' (halves it), " if itemsize == 8 else "")
+            + "fewer samples, or a machine with more memory."
+        )
+    resident = x_bytes + work + precond <= usable
+    if out_of_core and device == "cpu":
+        # read in chunks unless loading it leaves room for everything else
+        resident = x_bytes + _chunk_bytes(min(n, 4096), d) + work + precond <= usable
+    if resident:
+        return MemoryPlan(n, d, K, M, itemsize, device, avail, work, precond, x_bytes, True, n, limited,
+                          pname)
+    left = usable - work - precond
+    rows = min(n, left // 4 // ((d + 1) * 8 * _CHUNK_COPIES))
+    if rows < min(n, MIN_CHUNK_ROWS):
+        raise InsufficientMemoryError(
+            f"X ({n} x {d}, {_gib(x_bytes)}) does not fit, and beside the fit's working arrays "
+            f"({_gib(work + precond)}) there is no room for a chunk of {MIN_CHUNK_ROWS} rows "
+            f"({_gib(_chunk_bytes(MIN_CHUNK_ROWS, d))}) in {_gib(usable)} usable. Use fewer folds, "
+            + ("dtype='float32', " if itemsize == 8 else "")
+            + "or a machine with more memory."
+        )
+    return MemoryPlan(n, d, K, M, itemsize, device, avail, work, precond, x_bytes, False, int(rows), limited,
+                      pname)
