@@ -6,7 +6,6 @@ import numpy as np
 
 from .backend import default_dtype, resolve_device
 from .glmnet_fit import _features_and_labels
-from .solvers.chunked import is_out_of_core
 from .solvers.memory import InsufficientMemoryError, MemoryPlan, plan_memory
 from .validation import check_labels
 
@@ -45,4 +44,4 @@ def memory_plan(x, y=None, *, nfolds: int = 1, family: str = "multinomial", devi
     dt = np.dtype(dtype) if dtype is not None else np.dtype(default_dtype(dev))
     n, d = X.shape
     return plan_memory(n, d, K, int(nfolds), itemsize=dt.itemsize, device=dev, memory_limit=memory_limit,
-                       out_of_core=is_out_of_core(X), family=family)
+                       family=family)

@@ -188,8 +188,9 @@ class MemoryPlan:
         src = "memory_limit" if self.limited else ("free GPU memory" if self.device == "gpu" else
                                                    "available RAM")
         rows = [
-            ("working arrays", self.work_bytes, f"{WORK_ARRAYS} x n M K + {X_COPIES} x n (d+1), "
-                                                f"n = {self.n}, M = {self.M}, K = {self.K}"),
+            ("working arrays", self.work_bytes,
+             f"{WORK_ARRAYS} x n M K" + (f" + {X_COPIES} x n (d+1)" if self.x_resident else "")
+             + f", n = {self.n}, M = {self.M}, K = {self.K}"),
             ("preconditioner", self.precond_bytes, f"{self.preconditioner} (d = {self.d})"),
             ("features X", self.x_bytes if self.x_resident else _chunk_bytes(self.chunk_rows, self.d),
              "resident" if self.x_resident else f"chunks of {self.chunk_rows} rows "
@@ -208,12 +209,12 @@ def _chunk_bytes(rows: int, d: int) -> int:
 
 
 def plan_memory(n: int, d: int, K: int, M: int, *, itemsize: int, device: str = "cpu",
-                memory_limit=None, out_of_core: bool = False, family: str = "multinomial") -> MemoryPlan:
+                memory_limit=None, family: str = "multinomial") -> MemoryPlan:
     """Estimate a path's memory on ``device`` and decide how to hold ``X``.
 
-    ``X`` stays resident unless it is out of core (a memmap, zarr or dask array) and
-    does not fit, or it does not fit beside the working arrays; then it is read in row
-    chunks that use at most a quarter of what is left.  ``memory_limit`` (bytes, or a
+    ``X`` stays resident (an out-of-core one is then read whole) when it fits beside
+    the working arrays and the preconditioner; otherwise it is read in row chunks that
+    use at most a quarter of what is left.  ``memory_limit`` (bytes, or a
     string such as ``"8GB"``) replaces the free memory the machine reports, e.g. on a
     shared GPU.
 
@@ -226,15 +227,16 @@ def plan_memory(n: int, d: int, K: int, M: int, *, itemsize: int, device: str = 
 
     Examples
     --------
-    >>> p = plan_memory(10**6, 2048, 100, 1, itemsize=4, device="cpu", memory_limit="4GB",
-    ...                 out_of_core=True)
+    >>> p = plan_memory(10**6, 2048, 100, 1, itemsize=4, device="cpu", memory_limit="8GB")
     >>> p.x_resident, p.chunk_rows >= 256
     (False, True)
     """
     limited = memory_limit is not None
     avail = parse_bytes(memory_limit) if limited else available_bytes(device)
     usable = int(avail * USABLE_FRACTION)
-    work = WORK_ARRAYS * n * M * K * itemsize + X_COPIES * n * (d + 1) * itemsize
+    work = WORK_ARRAYS * n * M * K * itemsize
+    # X-sized temporaries exist only when X is resident; a chunked X has chunk-sized ones
+    x_temp = X_COPIES * n * (d + 1) * itemsize
     # as the solver will pick it (a quarter of the memory), at its peak (blocks + factors)
     pname, pb = pick_preconditioner(n, d, K, M, family, itemsize, avail // 4)
     precond = int(PRECOND_PEAK * pb)
@@ -250,13 +252,10 @@ def plan_memory(n: int, d: int, K: int, M: int, *, itemsize: int, device: str = 
             + ("dtype='float32' (halves it), " if itemsize == 8 else "")
             + "fewer samples, or a machine with more memory."
         )
-    resident = x_bytes + work + precond <= usable
-    if out_of_core and device == "cpu":
-        # read in chunks unless loading it leaves room for everything else
-        resident = x_bytes + _chunk_bytes(min(n, 4096), d) + work + precond <= usable
+    resident = x_bytes + x_temp + work + precond <= usable
     if resident:
-        return MemoryPlan(n, d, K, M, itemsize, device, avail, work, precond, x_bytes, True, n, limited,
-                          pname)
+        return MemoryPlan(n, d, K, M, itemsize, device, avail, work + x_temp, precond, x_bytes, True, n,
+                          limited, pname)
     left = usable - work - precond
     rows = min(n, left // 4 // ((d + 1) * 8 * _CHUNK_COPIES))
     if rows < min(n, MIN_CHUNK_ROWS):

@@ -127,7 +127,7 @@ def prepare(
     copies = aug.copies if aug is not None and aug.method == "sample" else 1
     plan = plan_memory(n * copies, d, K, omega.shape[1],
                        itemsize=np.dtype(dt).itemsize, device=dev, memory_limit=memory_limit,
-                       out_of_core=out_of_core, family=family)
+                       family=family)
     if plan.x_resident and out_of_core:
         Xn = check_matrix(_read_all(Xn))
     elif not plan.x_resident:
