@@ -18,12 +18,13 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from .backend import to_numpy
+from .backend import default_dtype, resolve_device, to_numpy
 from .glmnet_fit import GlmnetFit, _features_and_labels, glmnet, singular_hessian_as_error
 from .metrics import classwise_dataset
 from .persist import read_groups, write_groups
 from .rtable import format_table
 from .solvers.chunked import is_out_of_core
+from .solvers.memory import plan_memory
 from .solvers.path import iter_path
 from .solvers.prepare import prepare, to_user_scale
 from .validation import check_choice, check_fold_coverage, check_folds, check_labels, check_weights
@@ -319,6 +320,10 @@ def _cv_single(
     if foldid is not None:
         check_folds(codes, classes, 2)
     check_fold_coverage(codes, classes, folds, check_weights(weights, X.shape[0]))
+    # the batch of nf folds is the largest fit of the sweep: refuse it now, not after the full fit
+    dev = resolve_device(device)
+    plan_memory(X.shape[0], X.shape[1], K, nf, itemsize=np.dtype(dtype or default_dtype(dev)).itemsize,
+                device=dev, memory_limit=glmnet_args.get("memory_limit"), family=family)
     fit = glmnet(X, yy, family=family, lambda_=lambda_, nlambda=nlambda,
                  lambda_min_ratio=lambda_min_ratio, weights=weights, device=device, dtype=dtype,
                  **glmnet_args)

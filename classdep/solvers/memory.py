@@ -262,7 +262,8 @@ def plan_memory(n: int, d: int, K: int, M: int, *, itemsize: int, device: str = 
         raise InsufficientMemoryError(
             f"X ({n} x {d}, {_gib(x_bytes)}) does not fit, and beside the fit's working arrays "
             f"({_gib(work + precond)}) there is no room for a chunk of {MIN_CHUNK_ROWS} rows "
-            f"({_gib(_chunk_bytes(MIN_CHUNK_ROWS, d))}) in {_gib(usable)} usable. Use fewer folds, "
+            f"({_gib(_chunk_bytes(MIN_CHUNK_ROWS, d))}) in the {_gib(usable)} usable of {_gib(avail)} "
+            f"{'(memory_limit)' if limited else 'free on the ' + device}. Use fewer folds, "
             + ("dtype='float32', " if itemsize == 8 else "")
             + "or a machine with more memory."
         )

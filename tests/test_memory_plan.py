@@ -1,0 +1,86 @@
+"""The memory plan: its estimate against the measured peak, and its refusals.
+
+The measured peak is tracemalloc's (NumPy reports its allocations to it) over a whole
+path, with the features allocated before tracing starts; the plan must not under-estimate
+it, and must not over-estimate it by more than a factor of three (an estimate that loose
+would refuse fits that fit).
+"""
+
+from __future__ import annotations
+
+import tracemalloc
+
+import numpy as np
+import pytest
+
+import classdep as cd
+from classdep.solvers.memory import InsufficientMemoryError, parse_bytes, plan_memory
+from classdep.solvers.path import fit_path
+
+
+@pytest.mark.parametrize("n,d,K,M,solver,preconditioner", [
+    (20000, 64, 20, 5, "newton-cg", "kronecker"),
+    (20000, 64, 20, 5, "newton-cg", "block"),
+    (6000, 128, 50, 3, "newton-cg", "block"),
+    (20000, 16, 3, 1, "newton", "hessian"),  # what "auto" picks: the exact Hessian, all rows
+])
+def test_estimate_bounds_the_measured_peak(n, d, K, M, solver, preconditioner):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(n, d))
+    y = rng.integers(0, K, n)
+    X[:, :K] += 1.5 * np.eye(K)[y]
+    folds = rng.integers(0, M, n)
+    bw = (folds[None, :] != np.arange(M)[:, None]).astype(float) if M > 1 else None
+    plan = plan_memory(n, d, K, M, itemsize=8, memory_limit="20GB")
+    tracemalloc.start()
+    try:
+        fit_path(X, y, K, np.geomspace(1, 1e-4, 4), batch_weights=bw, device="cpu", solver=solver,
+                 preconditioner=preconditioner, memory_limit="20GB", warn=False)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    # the plan sizes the preconditioner "auto" would pick; compare like with like
+    est = plan.total_bytes - plan.precond_bytes + _precond_peak(n, d, K, M, preconditioner)
+    assert peak <= est <= 3 * peak, (peak / 2**20, est / 2**20)
+
+
+def _precond_peak(n, d, K, M, name):
+    from classdep.solvers.memory import PRECOND_PEAK
+    from classdep.solvers.newton import class_block_bytes, hessian_bytes
+
+    b = {"hessian": hessian_bytes(n, d, K, M, "multinomial", 8),
+         "block": class_block_bytes(n, d, K, M, 8),
+         "kronecker": (d * d + M * K * K + 2 * d * M * K) * 8}[name]
+    return int(PRECOND_PEAK * b)
+
+
+def test_a_fit_that_cannot_fit_is_refused_with_its_numbers():
+    ds = cd.datasets.digits()
+    with pytest.raises(InsufficientMemoryError) as err:
+        cd.cv_glmnet(ds, nfolds=5, device="cpu", memory_limit="2MB", progress=False)
+    msg = str(err.value)
+    assert "1797 x 5 x 10" in msg and "memory_limit" in msg and "fewer folds" in msg
+    assert "float32" in msg  # the remedy that halves it is named for float64 fits
+    assert isinstance(err.value, MemoryError)
+
+
+def test_print_and_numbers():
+    p = cd.memory_plan(cd.datasets.digits(), nfolds=10, device="cpu", memory_limit="1GiB")
+    assert (p.n, p.d, p.K, p.M) == (1797, 64, 10, 10)
+    assert p.available == 2**30 and p.limited
+    assert p.work_bytes == (10 * 1797 * 10 * 10 + 2 * 1797 * 65) * 8
+    text = repr(p)
+    assert "Memory plan on cpu (64-bit numbers)" in text and "resident" in text
+    assert "(memory_limit)" in text
+
+
+@pytest.mark.parametrize("text,expected", [("8GB", 8 * 10**9), ("512 MiB", 512 * 2**20), ("2e3", 2000),
+                                           (4096, 4096), ("1.5KiB", 1536)])
+def test_parse_bytes(text, expected):
+    assert parse_bytes(text) == expected
+
+
+@pytest.mark.parametrize("bad", ["lots", "-1GB", 0, "GB"])
+def test_parse_bytes_refuses(bad):
+    with pytest.raises(ValueError, match="memory_limit"):
+        parse_bytes(bad)
