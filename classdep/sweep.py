@@ -24,7 +24,7 @@ from .metrics import classwise_dataset
 from .persist import read_groups, write_groups
 from .rtable import format_table
 from .solvers.chunked import is_out_of_core
-from .solvers.memory import plan_memory
+from .solvers.memory import fold_batch_size
 from .solvers.path import iter_path
 from .solvers.prepare import prepare, to_user_scale
 from .validation import check_choice, check_fold_coverage, check_folds, check_labels, check_weights
@@ -234,6 +234,7 @@ class _Checkpoint:
     CHECKSUM = "_sha256"
 
     def __init__(self, path, fingerprint: str):
+        self.fingerprint = fingerprint
         self.dir = Path(path)
         self.dir.mkdir(parents=True, exist_ok=True)
         stamp = self.dir / "fingerprint.txt"
@@ -245,6 +246,10 @@ class _Checkpoint:
         tmp = self.dir / f".fingerprint.{os.getpid()}.tmp"
         tmp.write_text(fingerprint)
         os.replace(tmp, stamp)  # atomic: a kill never leaves a half-written stamp
+
+    def sub(self, name: str) -> _Checkpoint:
+        """A checkpoint of the same sweep in a subfolder (one group of folds)."""
+        return _Checkpoint(self.dir / name, self.fingerprint)
 
     def file(self, j: int) -> Path:
         return self.dir / f"lambda_{j:04d}.npz"
@@ -306,7 +311,7 @@ def _cv_single(
     x, y=None, family: str = "multinomial", nfolds: int = 10, foldid=None, lambda_=None,
     nlambda: int = 100, lambda_min_ratio: float | None = None, type_measure: str = "deviance",
     weights=None, keep: bool = True, seed: int = 0, checkpoint=None, progress: bool = True,
-    device: str = "auto", dtype=None, **glmnet_args: Any,
+    device: str = "auto", dtype=None, fold_batch: int | None = None, **glmnet_args: Any,
 ) -> CVGlmnet:
     """One cross-validated path (no augmentation grid); see :func:`cv_glmnet`."""
     check_choice(type_measure, tuple(MEASURES), "type_measure")
@@ -320,23 +325,25 @@ def _cv_single(
     if foldid is not None:
         check_folds(codes, classes, 2)
     check_fold_coverage(codes, classes, folds, check_weights(weights, X.shape[0]))
-    # the batch of nf folds is the largest fit of the sweep: refuse it now, not after the full fit
+    # The fold batch is the largest fit of the sweep: plan it now, not after the full fit.
+    # Folds that do not fit in one batch are solved in groups, one group after another.
     dev = resolve_device(device)
-    plan_memory(X.shape[0], X.shape[1], K, nf, itemsize=np.dtype(dtype or default_dtype(dev)).itemsize,
-                device=dev, memory_limit=glmnet_args.get("memory_limit"), family=family)
+    memory_limit = glmnet_args.get("memory_limit")
+    itemsize = np.dtype(dtype or default_dtype(dev)).itemsize
+    G = fold_batch_size(X.shape[0], X.shape[1], K, nf, itemsize=itemsize, device=dev,
+                        memory_limit=memory_limit, family=family)
+    if fold_batch is not None:
+        if int(fold_batch) != fold_batch or fold_batch < 1:
+            raise ValueError(f"fold_batch={fold_batch!r} must be a positive integer (folds solved together).")
+        G = min(int(fold_batch), nf)
     fit = glmnet(X, yy, family=family, lambda_=lambda_, nlambda=nlambda,
                  lambda_min_ratio=lambda_min_ratio, weights=weights, device=device, dtype=dtype,
                  **glmnet_args)
     lam = fit.lambda_
     masks = (folds[None, :] != np.arange(nf)[:, None]).astype(np.float64)
-    solver_keys = ("loss", "tau", "gamma", "class_weight", "standardize", "intercept", "augment",
-                   "memory_limit")
-    pp = prepare(X, codes, K, weights=weights, batch_weights=masks, family=family, device=device,
-                 dtype=dtype, **{k: glmnet_args[k] for k in solver_keys if k in glmnet_args})
     pf = glmnet_args.get("penalty_factor")
     if pf is not None:
         pf = fit.path["penalty"].values[0] / lam[0]
-    path_keys = ("solver", "preconditioner", "thresh", "maxit")
     w = np.ones(X.shape[0]) if weights is None else np.asarray(weights, dtype=np.float64)
 
     ck = None
@@ -344,7 +351,34 @@ def _cv_single(
         settings = {k: repr(v) for k, v in glmnet_args.items()}
         settings.update(family=family, type_measure=type_measure, dtype=repr(dtype))
         ck = _Checkpoint(checkpoint, _fingerprint(X, codes, folds, lam, settings))
-    start = ck.done() if ck is not None else 0
+    groups = [(a, min(a + G, nf)) for a in range(0, nf, G)]
+    # one group keeps the checkpoint layout of a single batch; several get a folder each
+    cks = [ck if ck is None or len(groups) == 1 else ck.sub(f"folds_{a:03d}-{b - 1:03d}") for a, b in groups]
+    starts = [c.done() if c is not None else 0 for c in cks]
+    bar = None
+    if progress and sum(starts) < lam.size * len(groups):
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=lam.size * len(groups), initial=sum(starts), desc="cv_glmnet", unit="lambda",
+                   delay=1.0)
+    solver_keys = ("loss", "tau", "gamma", "class_weight", "standardize", "intercept", "augment",
+                   "memory_limit")
+    done = []
+    for (a, b), c, start in zip(groups, cks, starts, strict=True):
+        pp = prepare(X, codes, K, weights=weights, batch_weights=masks[a:b], family=family, device=device,
+                     dtype=dtype, **{k: glmnet_args[k] for k in solver_keys if k in glmnet_args})
+        with singular_hessian_as_error(X, lam):
+            done.append(_solve_group(pp, X, folds, a, lam, pf, family, c, start, bar, glmnet_args=glmnet_args,
+                                     mixed=False if checkpoint is not None else None))
+    if bar is not None:
+        bar.close()
+    blocks = _merge_groups(done, groups, folds)
+    return _assemble(blocks, fit, X, codes, classes, folds, nf, w, lam, type_measure, keep, family,
+                     glmnet_args)
+
+
+def _solve_group(pp, X, folds, first, lam, pf, family, ck, start, bar, mixed, glmnet_args):
+    """The path of one group of folds (members ``first``, ``first + 1``, ...), resumed from ``ck``."""
     blocks: list[dict] = [ck.load(j) for j in range(start)] if ck is not None else []
     warm = prev = None
     if start:
@@ -352,25 +386,30 @@ def _cv_single(
         warm = (pp.prob.xp.asarray(last["W"]), pp.prob.xp.asarray(last["b"]))
         if "W_prev" in last:
             prev = (pp.prob.xp.asarray(last["W_prev"]), pp.prob.xp.asarray(last["b_prev"]))
-
-    bar = None
-    if progress and start < lam.size:
-        from tqdm.auto import tqdm
-
-        bar = tqdm(total=lam.size, initial=start, desc="cv_glmnet", unit="lambda", delay=1.0)
-    prev_W = prev
+    path_keys = ("solver", "preconditioner", "thresh", "maxit")
     # A checkpointed sweep keeps CG in float64 so that a resumed run reproduces an
     # uninterrupted one bit for bit (see iter_path's `mixed`).
-    steps = iter_path(pp, lam[start:], pf, warm=warm, prev=prev,
-                      mixed=False if checkpoint is not None else None,
+    steps = iter_path(pp, lam[start:], pf, warm=warm, prev=prev, mixed=mixed,
                       lam_before=lam[start - 2:start] if start >= 2 else None,
                       **{k: glmnet_args[k] for k in path_keys if k in glmnet_args})
-    with singular_hessian_as_error(X, lam):
-        blocks = _run_path(steps, blocks, start, pp, X, folds, family, ck, bar, prev_W)
-    if bar is not None:
-        bar.close()
-    return _assemble(blocks, fit, X, codes, classes, folds, nf, w, lam, type_measure, keep, family,
-                     glmnet_args)
+    # samples of other groups get any member's score here; _merge_groups drops them
+    local = np.clip(folds - first, 0, pp.prob.M - 1)
+    return _run_path(steps, blocks, start, pp, X, local, family, ck, bar, prev)
+
+
+def _merge_groups(done: list[list[dict]], groups, folds) -> list[dict]:
+    """Per lambda, one block for all folds: each sample scored by the group holding its fold."""
+    if len(done) == 1:
+        return done[0]
+    merged = []
+    for parts in zip(*done, strict=True):
+        P = np.zeros_like(parts[0]["P"])
+        for (a, b), part in zip(groups, parts, strict=True):
+            mine = (folds >= a) & (folds < b)
+            P[mine] = part["P"][mine]
+        merged.append(dict(P=P, **{k: np.concatenate([p[k] for p in parts])
+                                   for k in ("niter", "converged", "gap")}))
+    return merged
 
 
 def _run_path(steps, blocks, start, pp, X, folds, family, ck, bar, prev_W):
@@ -383,7 +422,9 @@ def _run_path(steps, blocks, start, pp, X, folds, family, ck, bar, prev_W):
             Wu, bu = to_user_scale(pp, st.W, st.b)
             Zo = np.einsum("nd,dnk->nk", X, Wu[:, folds, :]) + bu[folds]
         else:
-            Zo = to_numpy(Z)[np.arange(X.shape[0]), folds, :]  # each sample under the fit without it
+            # each sample under the fit without it, gathered on the device (Z may not fit the host)
+            xp = pp.prob.xp
+            Zo = to_numpy(Z[xp.asarray(np.arange(X.shape[0])), xp.asarray(folds), :])
         P = _response(Zo, family)
         block = dict(
             P=P.astype(np.float64),
@@ -495,7 +536,7 @@ def cv_glmnet(
     nlambda: int = 100, lambda_min_ratio: float | None = None, type_measure: str = "deviance",
     weights=None, keep: bool = True, seed: int = 0, checkpoint=None, progress: bool = True,
     device: str = "auto", dtype=None, augment=None, client=None, nrepeats: int = 1,
-    **glmnet_args: Any,
+    fold_batch: int | None = None, memory_limit=None, **glmnet_args: Any,
 ) -> CVGlmnet | CVGrid:
     """Cross-validate a ridge multinomial path: R's ``cv.glmnet``, with every class scored.
 
@@ -531,6 +572,15 @@ def cv_glmnet(
     client : dask.distributed.Client, optional
         Run the augmentation levels (or repeats) as tasks on a Dask cluster; the
         results are identical to the local run.
+    fold_batch : int, optional
+        Folds solved together in one batch (one matrix product serves them all).  By
+        default the memory plan picks the most that fit (all of them, unless memory is
+        short); the rest are solved in further batches, one after another, with the
+        same results.
+    memory_limit : int or str, optional
+        Memory the sweep may use (as :func:`classdep.glmnet`).  The fold batch is
+        planned before any fit; a sweep that cannot fit even one fold at a time raises
+        :class:`~classdep.solvers.memory.InsufficientMemoryError` with the numbers.
     **glmnet_args
         Passed to the solver: ``loss``, ``tau``, ``gamma``, ``class_weight``,
         ``penalty_factor``, ``standardize``, ``thresh``, ``maxit``, ``solver``, ...
@@ -549,7 +599,9 @@ def cv_glmnet(
     """
     args = dict(family=family, nfolds=nfolds, foldid=foldid, lambda_=lambda_, nlambda=nlambda,
                 lambda_min_ratio=lambda_min_ratio, type_measure=type_measure, weights=weights,
-                keep=keep, seed=seed, device=device, dtype=dtype, **glmnet_args)
+                keep=keep, seed=seed, device=device, dtype=dtype, fold_batch=fold_batch, **glmnet_args)
+    if memory_limit is not None:
+        args["memory_limit"] = memory_limit  # only when given: the grid's task keys stay as they were
     if int(nrepeats) != nrepeats or nrepeats < 1:
         raise ValueError(f"nrepeats={nrepeats!r} must be a positive integer.")
     levels, coord = _augment_levels(x, augment)

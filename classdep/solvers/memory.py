@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from .newton import class_block_bytes, hessian_bytes
 
 __all__ = ["MemoryPlan", "InsufficientMemoryError", "plan_memory", "available_bytes", "parse_bytes",
-           "pick_preconditioner", "WORK_ARRAYS", "X_COPIES", "PRECOND_PEAK"]
+           "pick_preconditioner", "fold_batch_size", "WORK_ARRAYS", "X_COPIES", "PRECOND_PEAK"]
 
 # Peak number of live (n, M, K) arrays in the work dtype during a Newton-CG path
 # (logits, probabilities, gradient residual, line-search direction and trial logits,
@@ -69,6 +69,31 @@ def pick_preconditioner(n: int, d: int, K: int, M: int, family: str, itemsize: i
     if family == "multinomial" and cb <= budget:
         return "block", cb
     return "kronecker", (d * d + M * K * K + 2 * d * M * K) * itemsize
+
+
+def fold_batch_size(n: int, d: int, K: int, nfolds: int, *, itemsize: int, device: str = "cpu",
+                    memory_limit=None, family: str = "multinomial") -> int:
+    """The most folds that one batch can solve together within the memory plan.
+
+    Raises :class:`InsufficientMemoryError` (with one fold's numbers) when not even one
+    fold fits.
+
+    Examples
+    --------
+    >>> fold_batch_size(60000, 128, 10, 10, itemsize=8, memory_limit="1GB")
+    10
+    >>> fold_batch_size(60000, 128, 10, 10, itemsize=8, memory_limit="200MB")
+    3
+    """
+    kw = dict(itemsize=itemsize, device=device, memory_limit=memory_limit, family=family)
+    for G in range(nfolds, 1, -1):
+        try:
+            plan_memory(n, d, K, G, **kw)
+            return G
+        except InsufficientMemoryError:
+            continue
+    plan_memory(n, d, K, 1, **kw)
+    return 1
 
 
 class InsufficientMemoryError(MemoryError):
@@ -248,7 +273,7 @@ def plan_memory(n: int, d: int, K: int, M: int, *, itemsize: int, device: str = 
             f"preconditioner, but "
             f"{_gib(usable)} of {_gib(avail)} "
             f"{'(memory_limit)' if limited else 'free on the ' + device} can be used. "
-            f"Use fewer folds (nfolds; each fold is a member), "
+            + ("Use fewer folds (nfolds; each fold is a member), " if M > 1 else "Use ")
             + ("dtype='float32' (halves it), " if itemsize == 8 else "")
             + "fewer samples, or a machine with more memory."
         )
@@ -263,7 +288,8 @@ def plan_memory(n: int, d: int, K: int, M: int, *, itemsize: int, device: str = 
             f"X ({n} x {d}, {_gib(x_bytes)}) does not fit, and beside the fit's working arrays "
             f"({_gib(work + precond)}) there is no room for a chunk of {MIN_CHUNK_ROWS} rows "
             f"({_gib(_chunk_bytes(MIN_CHUNK_ROWS, d))}) in the {_gib(usable)} usable of {_gib(avail)} "
-            f"{'(memory_limit)' if limited else 'free on the ' + device}. Use fewer folds, "
+            f"{'(memory_limit)' if limited else 'free on the ' + device}. "
+            + ("Use fewer folds, " if M > 1 else "Use ")
             + ("dtype='float32', " if itemsize == 8 else "")
             + "or a machine with more memory."
         )
