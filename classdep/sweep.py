@@ -407,8 +407,9 @@ def _merge_groups(done: list[list[dict]], groups, folds) -> list[dict]:
         for (a, b), part in zip(groups, parts, strict=True):
             mine = (folds >= a) & (folds < b)
             P[mine] = part["P"][mine]
-        merged.append(dict(P=P, **{k: np.concatenate([p[k] for p in parts])
-                                   for k in ("niter", "converged", "gap")}))
+        merged.append(dict(P=P, products=sum(float(p.get("products", np.nan)) for p in parts),
+                           **{k: np.concatenate([p[k] for p in parts])
+                              for k in ("niter", "converged", "gap")}))
     return merged
 
 
@@ -430,6 +431,8 @@ def _run_path(steps, blocks, start, pp, X, folds, family, ck, bar, prev_W):
             P=P.astype(np.float64),
             niter=st.niter, converged=st.converged, gap=st.gap,
             W=to_numpy(st.W), b=to_numpy(st.b),
+            # in products of one member's size (n x d x K), whatever the batch
+            products=np.asarray(float(st.work.products) * pp.prob.M),
         )
         if prev_W is not None:
             block["W_prev"], block["b_prev"] = to_numpy(prev_W[0]), to_numpy(prev_W[1])
@@ -660,6 +663,10 @@ def _assemble(blocks, fit, X, codes, classes, folds, nf, w, lam, type_measure, k
     res["niter"] = (("lambda", "fold"), np.stack([b["niter"] for b in blocks]))
     res["converged"] = (("lambda", "fold"), np.stack([b["converged"] for b in blocks]))
     res["gap"] = (("lambda", "fold"), np.stack([b["gap"] for b in blocks]))
+    # blocks checkpointed by an older classdep carry no count
+    res["products"] = ("lambda", np.array([float(b.get("products", np.nan)) for b in blocks]))
+    res["products"].attrs["description"] = ("matrix products of size n x d x K (one fold) the folds' "
+                                            "solves used at this lambda")
     res.attrs.update(
         classdep_object="CVGlmnet", type_measure=type_measure, family=family, nfolds=nf,
         lambda_min=float(lam[idmin]), lambda_1se=float(lam[id1se]), index_min=idmin, index_1se=id1se,

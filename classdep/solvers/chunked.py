@@ -35,6 +35,10 @@ __all__ = ["ChunkedFeatures", "is_out_of_core", "scan_features", "row_blocks", "
            "weighted_gram", "cast_features"]
 
 
+# Rows per block of an in-memory weighted Gram matrix.
+_GRAM_ROWS = 65536
+
+
 def is_out_of_core(x: Any) -> bool:
     """Whether ``x`` is an array that classdep should read in row chunks.
 
@@ -299,7 +303,15 @@ def weighted_gram(xp, X, w):
     """
     if isinstance(X, ChunkedFeatures):
         return X.gram(w)
-    return X.T @ (X * w[:, None])
+    # in row blocks: no temporary the size of X (the memory plan counts none)
+    n = X.shape[0]
+    out = None
+    for a in range(0, n, _GRAM_ROWS):
+        b = min(a + _GRAM_ROWS, n)  # the array API leaves out-of-bounds stops unspecified
+        Xb = X[a:b, ...]
+        part = Xb.T @ (Xb * w[a:b][:, None])
+        out = part if out is None else out + part
+    return out
 
 
 def cast_features(xp, X, dtype):

@@ -9,7 +9,7 @@ Before any work starts, :func:`plan_memory` estimates what a path needs on the d
 * the features, ``n x d``, if they are to stay resident.
 
 When the features do not fit beside the working arrays, they are read in row chunks
-(:class:`~classdep.solvers.chunked.ChunkedFeatures`), sized to a quarter of what is
+(:class:`~classdep.solvers.chunked.ChunkedFeatures`), sized to half of what is
 left; when even the working arrays do not fit, :class:`InsufficientMemoryError` says so
 with the numbers and what to change, before anything is computed.
 
@@ -44,8 +44,8 @@ PRECOND_PEAK = 1.5
 USABLE_FRACTION = 0.8
 # Fewer rows a chunk than this and the per-chunk overhead dominates the products.
 MIN_CHUNK_ROWS = 256
-# A chunk is read in float64, centred and scaled (two more float64 copies), then cast.
-_CHUNK_COPIES = 4
+# A chunk is read in float64, then centred and scaled (two float64 temporaries at most).
+_CHUNK_COPIES = 3
 
 
 def pick_preconditioner(n: int, d: int, K: int, M: int, family: str, itemsize: int,
@@ -206,7 +206,8 @@ class MemoryPlan:
     @property
     def total_bytes(self) -> int:
         """Estimated peak: working arrays, preconditioner, and ``X`` or one chunk of it."""
-        x = self.x_bytes if self.x_resident else _chunk_bytes(self.chunk_rows, self.d)
+        x = self.x_bytes if self.x_resident else _chunk_bytes(self.chunk_rows, self.d, self.device,
+                                                              self.itemsize)
         return self.work_bytes + self.precond_bytes + x
 
     def __repr__(self) -> str:
@@ -214,10 +215,12 @@ class MemoryPlan:
                                                    "available RAM")
         rows = [
             ("working arrays", self.work_bytes,
-             f"{WORK_ARRAYS} x n M K" + (f" + {X_COPIES} x n (d+1)" if self.x_resident else "")
+             f"{WORK_ARRAYS} x n M K"
+             + (f" + {X_COPIES} x n (d+1)" if self.x_resident and self.preconditioner != "kronecker" else "")
              + f", n = {self.n}, M = {self.M}, K = {self.K}"),
             ("preconditioner", self.precond_bytes, f"{self.preconditioner} (d = {self.d})"),
-            ("features X", self.x_bytes if self.x_resident else _chunk_bytes(self.chunk_rows, self.d),
+            ("features X", self.x_bytes if self.x_resident else _chunk_bytes(self.chunk_rows, self.d,
+                                                                             self.device, self.itemsize),
              "resident" if self.x_resident else f"chunks of {self.chunk_rows} rows "
                                                 f"(X itself: {_gib(self.x_bytes)})"),
         ]
@@ -229,7 +232,11 @@ class MemoryPlan:
         return "\n".join(lines)
 
 
-def _chunk_bytes(rows: int, d: int) -> int:
+def _chunk_bytes(rows: int, d: int, device: str = "cpu", itemsize: int = 8) -> int:
+    """Bytes one chunk of X takes where the plan counts: on the host it is read, centred
+    and scaled in float64; on a GPU only the block moved there (and its product) counts."""
+    if device == "gpu":
+        return 2 * rows * (d + 1) * itemsize
     return _CHUNK_COPIES * rows * (d + 1) * 8
 
 
@@ -239,7 +246,7 @@ def plan_memory(n: int, d: int, K: int, M: int, *, itemsize: int, device: str = 
 
     ``X`` stays resident (an out-of-core one is then read whole) when it fits beside
     the working arrays and the preconditioner; otherwise it is read in row chunks that
-    use at most a quarter of what is left.  ``memory_limit`` (bytes, or a
+    use at most half of what is left.  ``memory_limit`` (bytes, or a
     string such as ``"8GB"``) replaces the free memory the machine reports, e.g. on a
     shared GPU.
 
@@ -261,9 +268,10 @@ def plan_memory(n: int, d: int, K: int, M: int, *, itemsize: int, device: str = 
     usable = int(avail * USABLE_FRACTION)
     work = WORK_ARRAYS * n * M * K * itemsize
     # X-sized temporaries exist only when X is resident; a chunked X has chunk-sized ones
-    x_temp = X_COPIES * n * (d + 1) * itemsize
     # as the solver will pick it (a quarter of the memory), at its peak (blocks + factors)
     pname, pb = pick_preconditioner(n, d, K, M, family, itemsize, avail // 4)
+    # the Kronecker factors are summed in row blocks; the others copy X with a column of ones
+    x_temp = 0 if pname == "kronecker" else X_COPIES * n * (d + 1) * itemsize
     precond = int(PRECOND_PEAK * pb)
     x_bytes = n * d * itemsize
     if work + precond > usable:
@@ -282,12 +290,13 @@ def plan_memory(n: int, d: int, K: int, M: int, *, itemsize: int, device: str = 
         return MemoryPlan(n, d, K, M, itemsize, device, avail, work + x_temp, precond, x_bytes, True, n,
                           limited, pname)
     left = usable - work - precond
-    rows = min(n, left // 4 // ((d + 1) * 8 * _CHUNK_COPIES))
+    rows = min(n, left // 2 // _chunk_bytes(1, d, device, itemsize))
     if rows < min(n, MIN_CHUNK_ROWS):
         raise InsufficientMemoryError(
             f"X ({n} x {d}, {_gib(x_bytes)}) does not fit, and beside the fit's working arrays "
             f"({_gib(work + precond)}) there is no room for a chunk of {MIN_CHUNK_ROWS} rows "
-            f"({_gib(_chunk_bytes(MIN_CHUNK_ROWS, d))}) in the {_gib(usable)} usable of {_gib(avail)} "
+            f"({_gib(_chunk_bytes(MIN_CHUNK_ROWS, d, device, itemsize))}) in the {_gib(usable)} usable "
+            f"of {_gib(avail)} "
             f"{'(memory_limit)' if limited else 'free on the ' + device}. "
             + ("Use fewer folds, " if M > 1 else "Use ")
             + ("dtype='float32', " if itemsize == 8 else "")
