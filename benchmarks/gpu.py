@@ -47,8 +47,8 @@ SIZES = {
     "cifar100": dict(n=50_000, d=512, K=100),
 }
 QUICK = {
-    "imagenet": dict(n=100_000, d=512, K=200),
-    "cifar100": dict(n=10_000, d=128, K=20),
+    "imagenet": dict(n=20_000, d=256, K=100),
+    "cifar100": dict(n=5_000, d=64, K=10),
 }
 
 
@@ -113,8 +113,8 @@ def run_sweep(name: str, size: dict, args, device: str) -> dict:
     return dict(
         problem=name, device=device, n=n, d=d, K=K, nlambda=args.nlambda, folds=5,
         make_s=round(t_make, 1), wall_s=round(wall, 1), per_lambda_s=round(wall / args.nlambda, 2),
-        products=round(products), gemm_tflops=round(rate / 1e12, 2),
-        achieved_tflops=round(achieved / 1e12, 2), ratio_to_gemm=round(achieved / rate, 3),
+        products=round(products), gemm_gflops=round(rate / 1e9, 1),
+        achieved_gflops=round(achieved / 1e9, 1), ratio_to_gemm=round(achieved / rate, 3),
         peak_device_gib=None if pool is None else round(pool.total_bytes() / 2**30, 2),
         x_resident=bool(plan.x_resident), chunk_rows=int(plan.chunk_rows),
         lambda_min=float(cv.lambda_min), converged=bool(cv.results["converged"].values.all()),
@@ -145,8 +145,8 @@ def main() -> None:
 
         props = cupy.cuda.runtime.getDeviceProperties(0)
         info["gpu"] = props["name"].decode() if isinstance(props["name"], bytes) else str(props["name"])
-    cols = ["problem", "device", "n", "d", "K", "wall_s", "per_lambda_s", "products", "achieved_tflops",
-            "gemm_tflops", "ratio_to_gemm", "peak_device_gib", "x_resident", "converged"]
+    cols = ["problem", "device", "n", "d", "K", "wall_s", "per_lambda_s", "products", "achieved_gflops",
+            "gemm_gflops", "ratio_to_gemm", "peak_device_gib", "x_resident", "converged"]
     table = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
     table += ["| " + " | ".join(str(r[c]) for c in cols) + " |" for r in rows]
     text = "\n".join(["# GPU and scale benchmark", "", *(f"- {k}: {v}" for k, v in info.items()), "",

@@ -31,7 +31,7 @@ import numpy as np
 
 from ..backend import asarray
 
-__all__ = ["ChunkedFeatures", "is_out_of_core", "scan_features", "row_blocks", "take_rows",
+__all__ = ["ChunkedFeatures", "is_out_of_core", "scan_features", "aligned_rows", "row_blocks", "take_rows",
            "weighted_gram", "cast_features"]
 
 
@@ -57,6 +57,26 @@ def is_out_of_core(x: Any) -> bool:
         return True
     mod = type(x).__module__.split(".")[0]
     return mod in ("zarr", "dask")
+
+
+def aligned_rows(source, rows: int) -> int:
+    """``rows`` rounded down to whole row chunks of a zarr or dask ``source`` (if one fits).
+
+    A read that straddles two of the source's chunks decodes both; aligned reads decode
+    each chunk once per pass.
+
+    Examples
+    --------
+    >>> import dask.array as da
+    >>> aligned_rows(da.zeros((100, 2), chunks=(30, 2)), 70)
+    60
+    """
+    chunks = getattr(source, "chunks", None)
+    if not chunks:
+        return rows
+    first = chunks[0]
+    step = int(first[0]) if isinstance(first, tuple) else int(first)  # dask: tuple per axis
+    return rows - rows % step if rows >= step > 0 else rows
 
 
 def _read(source, a: int, b: int) -> np.ndarray:
@@ -184,9 +204,15 @@ class ChunkedFeatures:
 
     def block(self, a: int, b: int):
         """Rows ``a:b``, centred and scaled, on the device in ``dtype``."""
-        x = (_read(self.source, a, b) - self.center) / self.sd
+        return asarray(self._centred(_read(self.source, a, b)), self.device, self.dtype)
+
+    def _centred(self, x: np.ndarray) -> np.ndarray:
+        # one float64 copy (a memmap's block is a read-only view), then in place
+        x = np.array(x, dtype=np.float64, copy=True)
+        np.subtract(x, self.center, out=x)
+        np.divide(x, self.sd, out=x)
         x[:, self.const] = 0.0
-        return asarray(x, self.device, self.dtype)
+        return x
 
     def row_chunks(self) -> Iterator[tuple[int, int, Any]]:
         """``(start, stop, block)`` over all rows."""
@@ -215,9 +241,7 @@ class ChunkedFeatures:
             b = min(a + self.chunk_rows, self.shape[0])
             sel = idx[(idx >= a) & (idx < b)]
             if sel.size:
-                x = (_read(self.source, a, b)[sel - a] - self.center) / self.sd
-                x[:, self.const] = 0.0
-                parts.append(x)
+                parts.append(self._centred(_read(self.source, a, b)[sel - a]))
         x = np.concatenate(parts, axis=0) if parts else np.zeros((0, self.shape[1]))
         return asarray(x, self.device, self.dtype)
 

@@ -16,7 +16,7 @@ import numpy as np
 from ..backend import asarray, default_dtype, namespace, resolve_device, to_numpy
 from ..validation import check_choice, check_matrix, check_source, check_weights
 from .augment import Augment, check_augment, noisy_copies
-from .chunked import ChunkedFeatures, is_out_of_core, scan_features
+from .chunked import ChunkedFeatures, aligned_rows, is_out_of_core, scan_features
 from .losses import logit_adjustments
 from .memory import MemoryPlan, plan_memory
 from .objective import Problem
@@ -188,11 +188,11 @@ def _chunked(source, codes, Y, omega, K, w, wbar, counts, delta, iota, ldt, dev,
              standardize, intercept, plan) -> Prepared:
     """The prepared problem with X read in row chunks (see :mod:`.chunked`)."""
     n, d = source.shape
-    center, const, sd = scan_features(source, wbar, plan.chunk_rows, standardize=standardize,
-                                      intercept=intercept)
+    rows = aligned_rows(source, plan.chunk_rows)
+    center, const, sd = scan_features(source, wbar, rows, standardize=standardize, intercept=intercept)
     if not intercept:
         const = np.zeros(d, dtype=bool)  # as in memory: only centred columns are zeroed
-    Xc = ChunkedFeatures(source, center, sd, const, dev, dt, plan.chunk_rows)
+    Xc = ChunkedFeatures(source, center, sd, const, dev, dt, rows)
     prob = Problem(
         X=Xc, Y=asarray(Y, dev, dt), omega=asarray(omega, dev, dt),
         lam=asarray(np.ones((omega.shape[1], K)), dev, dt), family=family, xp=None,
