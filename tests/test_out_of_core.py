@@ -17,6 +17,7 @@ import pytest
 import zarr
 
 import classdep as cd
+from classdep.backend import gpu_available
 from classdep.solvers.chunked import ChunkedFeatures, scan_features
 from classdep.solvers.memory import plan_memory
 
@@ -205,3 +206,16 @@ def test_chunked_features_products_equal_dense(chunk_rows):
     np.testing.assert_allclose(F.take(idx), Xc[idx], rtol=0, atol=0)
     np.testing.assert_allclose(F.gram(w), Xc.T @ (Xc * w[:, None]), rtol=1e-12, atol=1e-14)
     assert F.astype(np.float32).block(0, 5).dtype == np.float32
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not gpu_available(), reason="needs CuPy and a CUDA device")
+def test_host_features_streamed_to_the_gpu_match_the_cpu(tmp_path):
+    """X larger than the GPU's share: chunks move to the device one at a time."""
+    X, y = _data(n=4000, d=12, K=3)
+    lim = _limit(*X.shape, 3)
+    kw = dict(lambda_=[1e-1, 1e-2], solver="newton-cg", preconditioner="kronecker", dtype=np.float64)
+    ref = cd.glmnet(X, y, device="cpu", **kw)
+    assert not cd.memory_plan(X, y, device="gpu", dtype=np.float64, memory_limit=lim).x_resident
+    got = cd.glmnet(X, y, device="gpu", memory_limit=lim, **kw)
+    np.testing.assert_allclose(got.path["objective"].values, ref.path["objective"].values, rtol=1e-10)
