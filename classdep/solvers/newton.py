@@ -132,6 +132,11 @@ class ClassBlockFactor:
         self.prob = prob
         d, K, M = prob.d, prob.K, prob.M
         H = xp.reshape(class_blocks(prob, P, work_dtype=work_dtype, rows=rows), (M * K, d + 1, d + 1))
+        # Factors in the work dtype: each CG iteration reads all M K of them (264 MB in
+        # float64 at K = 100, d = 256), so applying them is memory-bound and float32 halves
+        # it; the blocks are float32 sums already.
+        self.dtype = H.dtype if work_dtype is None else work_dtype
+        H = xp.astype(H, self.dtype)
         self.factor = _cho_factor_jittered(xp, H, approximate=True)
         # With NumPy, factors: at d = 256 an inverse from them (potri) costs as much as
         # ten solves, about the uses one formation gets.  Elsewhere (CuPy), explicit
@@ -165,8 +170,9 @@ class ClassBlockFactor:
         if u is not None:
             along = R @ u  # (d+1, M)
             R = R - along[:, :, None] * u
-        g = xp.reshape(xp.permute_dims(R, (1, 2, 0)), (M * K, d + 1, 1))
+        g = xp.astype(xp.reshape(xp.permute_dims(R, (1, 2, 0)), (M * K, d + 1, 1)), self.dtype)
         Z = cho_solve(xp, self.factor, g) if self.inv is None else self.inv @ g
+        Z = xp.astype(Z, R.dtype)
         Z = xp.permute_dims(xp.reshape(Z, (M, K, d + 1)), (2, 0, 1))
         if u is not None:
             Z = Z - (Z @ u)[:, :, None] * u + (along * self.inv_gauge)[:, :, None] * u
