@@ -8,6 +8,8 @@ solver (:mod:`classdep.solvers.newton_cg`) for mid-sized problems.
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 
 from ..backend import cho_factor, cho_solve
@@ -151,14 +153,32 @@ class ClassBlockFactor:
             inv = xp.linalg.inv(f)
             self.inv = 0.5 * (inv + xp.permute_dims(inv, (0, 2, 1)))
         self.u = gauge_direction(prob)
-        if self.u is not None:
-            u2 = self.u * self.u
-            if prob.elementwise:
-                lam_g = xp.sum(prob.lam * u2[None, None, :], axis=2)  # (d, M)
-            else:
-                lam_g = xp.broadcast_to(xp.sum(prob.lam * u2[None, :], axis=1)[None, :], (d, M))
-            gauge_b = _GAUGE_WEIGHT if prob.intercept else 1.0
-            self.inv_gauge = 1.0 / xp.concat([lam_g, xp.full((1, M), gauge_b, dtype=lam_g.dtype)], axis=0)
+        self.inv_gauge = self._inverse_gauge(prob)
+
+    def _inverse_gauge(self, prob: Problem):
+        """The inverse Hessian along the gauge: the inverse penalty (d+1, M), or None."""
+        if self.u is None:
+            return None
+        xp = prob.xp
+        d, M = prob.d, prob.M
+        u2 = self.u * self.u
+        if prob.elementwise:
+            lam_g = xp.sum(prob.lam * u2[None, None, :], axis=2)  # (d, M)
+        else:
+            lam_g = xp.broadcast_to(xp.sum(prob.lam * u2[None, :], axis=1)[None, :], (d, M))
+        gauge_b = _GAUGE_WEIGHT if prob.intercept else 1.0
+        return 1.0 / xp.concat([lam_g, xp.full((1, M), gauge_b, dtype=lam_g.dtype)], axis=0)
+
+    def at_penalty(self, prob: Problem) -> ClassBlockFactor:
+        """The same blocks for ``prob`` (another penalty): the gauge part is exact there.
+
+        The blocks keep the penalty they were formed with; as a preconditioner for a
+        neighbouring lambda that costs a few CG iterations, far less than a formation.
+        """
+        new = copy.copy(self)
+        new.prob = prob
+        new.inv_gauge = self._inverse_gauge(prob)
+        return new
 
     def solve(self, gW, gb):
         """The preconditioner applied to ``[gW; gb]``, laid out like (gW (d, M, K), gb (M, K))."""

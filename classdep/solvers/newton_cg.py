@@ -101,7 +101,7 @@ class NewtonCG:
     name = "newton-cg"
 
     def __init__(self, prob: Problem, maxcg: int = 250, preconditioner: str = "kronecker",
-                 mixed: bool | None = None, adaptive: bool = False):
+                 mixed: bool | None = None, adaptive: bool = False, reuse: bool = False):
         xp = prob.xp
         # Hessian-vector products in float32 for a float64 problem: CG needs them only to
         # the forcing tolerance (>= 1e-6 here), they are memory-bound, and float32 halves
@@ -110,6 +110,7 @@ class NewtonCG:
         self._p32_for = self._P32_for = self._sub_key = self._sub = None
         self.preconditioner = preconditioner
         self.adaptive = adaptive
+        self.reuse = reuse
         self._lambda_state = self._hf = None
         self._use = preconditioner
         self._last_cg = 0
@@ -224,11 +225,18 @@ class NewtonCG:
         rows = None
         if self._lambda_state is not state:
             # First Newton iterate at this lambda: choose and (re)form the preconditioner.
+            last_hf, last_use = self._hf, self._use
             self._lambda_state, self._hf, self._use = state, None, self.preconditioner
             if self.preconditioner == "block" and self.adaptive:
                 rows = curvature_rows(prob, state.ev.P, work_dtype=xp.float32)
                 if _kept_fraction(prob, state, rows[1]) > _BLOCK_ROWS_FRACTION:
                     self._use = "kronecker"
+            if (self.reuse and self._use == "block" and last_use == "block"
+                    and isinstance(last_hf, ClassBlockFactor) and self._last_cg <= self._rebuild_after):
+                # the last lambda's blocks, their gauge part at this lambda's penalty: the
+                # curvature moves little between neighbouring lambdas, and CG's length
+                # says when it has moved too far (the rebuild below)
+                self._hf = last_hf.at_penalty(prob)
         if self._use in ("hessian", "block"):
             # Formed at the first iterate of this lambda, factored once and reused by
             # later Newton steps at the same lambda while CG stays short.

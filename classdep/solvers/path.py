@@ -191,8 +191,11 @@ def iter_path(
                                                 None if pp.plan is None else pp.plan.available)
     if solver == "auto":
         solver = auto_solver
-    inner = CholeskyNewton() if solver == "newton" else NewtonCG(prob, preconditioner=preconditioner,
-                                                                  mixed=mixed, adaptive=adaptive)
+    # A checkpointed sweep (mixed=False) needs each lambda's preconditioner to depend on
+    # that lambda alone, so that a resumed path repeats it; elsewhere the block factors
+    # carry over from one lambda to the next while CG stays short.
+    inner = CholeskyNewton() if solver == "newton" else NewtonCG(
+        prob, preconditioner=preconditioner, mixed=mixed, adaptive=adaptive, reuse=mixed is not False)
     thresh_eff = max(float(thresh), 10 * machine_eps(prob))
     W, b = warm if warm is not None else initial_point(pp)
     hist = [] if lam_before is None else [float(v) for v in lam_before]
