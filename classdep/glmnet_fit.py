@@ -22,7 +22,7 @@ from .generics import coef, predict, summary
 from .persist import read_groups, write_groups
 from .rtable import format_table
 from .solvers.augment import check_augment
-from .solvers.chunked import is_out_of_core, scan_features
+from .solvers.chunked import is_out_of_core, read_rows, scan_features
 from .solvers.losses import LOSSES
 from .solvers.path import PRECONDITIONERS, SOLVERS, fit_path
 from .solvers.prepare import FAMILIES
@@ -108,8 +108,7 @@ def _link(X, W, b):
     n = X.shape[0]
     Z = np.empty((W.shape[0], n, W.shape[1]))
     for a in range(0, n, 65536):
-        xb = X[a:a + 65536]
-        xb = np.asarray(xb.compute() if hasattr(xb, "compute") else xb, dtype=np.float64)
+        xb = read_rows(X, a, min(a + 65536, n))
         Z[:, a:a + xb.shape[0], :] = np.einsum("nd,lkd->lnk", xb, W) + b[:, None, :]
     return Z
 

@@ -23,7 +23,7 @@ from .glmnet_fit import GlmnetFit, _features_and_labels, glmnet, singular_hessia
 from .metrics import classwise_dataset
 from .persist import read_groups, write_groups
 from .rtable import format_table
-from .solvers.chunked import is_out_of_core
+from .solvers.chunked import is_out_of_core, read_rows
 from .solvers.memory import fold_batch_size
 from .solvers.path import iter_path
 from .solvers.prepare import prepare, to_user_scale
@@ -297,8 +297,7 @@ def _fingerprint(X, codes, folds, lam, settings) -> str:
     if is_out_of_core(X):
         # hashed chunk by chunk: the same bytes as the in-memory route, never all at once
         for a in range(0, X.shape[0], 65536):
-            xb = X[a:a + 65536]
-            h.update(np.ascontiguousarray(xb.compute() if hasattr(xb, "compute") else xb).tobytes())
+            h.update(np.ascontiguousarray(read_rows(X, a, min(a + 65536, X.shape[0]), dtype=None)).tobytes())
     else:
         h.update(np.ascontiguousarray(X).tobytes())
     for a in (codes, folds, lam):

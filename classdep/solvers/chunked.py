@@ -31,8 +31,8 @@ import numpy as np
 
 from ..backend import asarray
 
-__all__ = ["ChunkedFeatures", "is_out_of_core", "scan_features", "aligned_rows", "row_blocks", "take_rows",
-           "weighted_gram", "cast_features"]
+__all__ = ["ChunkedFeatures", "is_out_of_core", "scan_features", "aligned_rows", "read_rows", "row_blocks",
+           "take_rows", "weighted_gram", "cast_features"]
 
 
 # Rows per block of an in-memory weighted Gram matrix.
@@ -79,12 +79,20 @@ def aligned_rows(source, rows: int) -> int:
     return rows - rows % step if rows >= step > 0 else rows
 
 
-def _read(source, a: int, b: int) -> np.ndarray:
-    """Rows ``a:b`` of the source as a float64 NumPy array."""
+def read_rows(source, a: int, b: int, dtype=np.float64) -> np.ndarray:
+    """Rows ``a:b`` of an in-memory or out-of-core array as NumPy (``dtype=None``: as stored).
+
+    Examples
+    --------
+    >>> import dask.array as da
+    >>> read_rows(da.arange(6, chunks=2).reshape(3, 2), 1, 3).tolist()
+    [[2.0, 3.0], [4.0, 5.0]]
+    """
     block = source[a:b]
     if hasattr(block, "compute"):  # dask: materialize this chunk only
         block = block.compute()
-    return np.asarray(block, dtype=np.float64)
+    return np.asarray(block, dtype=dtype)
+
 
 
 def scan_features(source, wbar: np.ndarray, chunk_rows: int, *, standardize: bool = False,
@@ -111,7 +119,7 @@ def scan_features(source, wbar: np.ndarray, chunk_rows: int, *, standardize: boo
     hi = np.full(d, -np.inf)
     for a in range(0, n, chunk_rows):
         b = min(a + chunk_rows, n)
-        x = _read(source, a, b)
+        x = read_rows(source, a, b)
         if not np.isfinite(x).all():
             row = a + int(np.nonzero(~np.isfinite(x).all(axis=1))[0][0])
             raise ValueError(
@@ -130,7 +138,7 @@ def scan_features(source, wbar: np.ndarray, chunk_rows: int, *, standardize: boo
         m2 = np.zeros(d)
         for a in range(0, n, chunk_rows):
             b = min(a + chunk_rows, n)
-            xc = _read(source, a, b) - center
+            xc = read_rows(source, a, b) - center
             if intercept:
                 xc[:, const] = 0.0
             m1 += wbar[a:b] @ xc
@@ -204,7 +212,7 @@ class ChunkedFeatures:
 
     def block(self, a: int, b: int):
         """Rows ``a:b``, centred and scaled, on the device in ``dtype``."""
-        return asarray(self._centred(_read(self.source, a, b)), self.device, self.dtype)
+        return asarray(self._centred(read_rows(self.source, a, b)), self.device, self.dtype)
 
     def _centred(self, x: np.ndarray) -> np.ndarray:
         # one float64 copy (a memmap's block is a read-only view), then in place
@@ -241,7 +249,7 @@ class ChunkedFeatures:
             b = min(a + self.chunk_rows, self.shape[0])
             sel = idx[(idx >= a) & (idx < b)]
             if sel.size:
-                parts.append(self._centred(_read(self.source, a, b)[sel - a]))
+                parts.append(self._centred(read_rows(self.source, a, b)[sel - a]))
         x = np.concatenate(parts, axis=0) if parts else np.zeros((0, self.shape[1]))
         return asarray(x, self.device, self.dtype)
 

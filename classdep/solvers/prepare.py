@@ -16,7 +16,7 @@ import numpy as np
 from ..backend import asarray, default_dtype, namespace, resolve_device, to_numpy
 from ..validation import check_choice, check_matrix, check_source, check_weights
 from .augment import Augment, check_augment, noisy_copies
-from .chunked import ChunkedFeatures, aligned_rows, is_out_of_core, scan_features
+from .chunked import ChunkedFeatures, aligned_rows, is_out_of_core, read_rows, scan_features
 from .losses import logit_adjustments
 from .memory import MemoryPlan, plan_memory
 from .objective import Problem
@@ -180,8 +180,7 @@ def _with_namespace(prob: Problem) -> Problem:
 
 def _read_all(source) -> np.ndarray:
     """An out-of-core source that the memory plan found small enough, read whole."""
-    x = source[:]
-    return np.asarray(x.compute() if hasattr(x, "compute") else x)
+    return read_rows(source, 0, source.shape[0], dtype=None)
 
 
 def _chunked(source, codes, Y, omega, K, w, wbar, counts, delta, iota, ldt, dev, dt, family,
