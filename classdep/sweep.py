@@ -247,6 +247,16 @@ class _Checkpoint:
         tmp.write_text(fingerprint)
         os.replace(tmp, stamp)  # atomic: a kill never leaves a half-written stamp
 
+    def fold_batch(self, G: int) -> int:
+        """The fold-group size this sweep was started with (``G`` when it is new)."""
+        path = self.dir / "fold_batch.txt"
+        if path.exists():
+            return int(path.read_text())
+        tmp = self.dir / f".fold_batch.{os.getpid()}.tmp"
+        tmp.write_text(str(int(G)))
+        os.replace(tmp, path)
+        return int(G)
+
     def sub(self, name: str) -> _Checkpoint:
         """A checkpoint of the same sweep in a subfolder (one group of folds)."""
         return _Checkpoint(self.dir / name, self.fingerprint)
@@ -350,6 +360,8 @@ def _cv_single(
         settings = {k: repr(v) for k, v in glmnet_args.items()}
         settings.update(family=family, type_measure=type_measure, dtype=repr(dtype))
         ck = _Checkpoint(checkpoint, _fingerprint(X, codes, folds, lam, settings))
+        # a resumed sweep keeps the grouping it started with (free memory may differ now)
+        G = ck.fold_batch(G)
     groups = [(a, min(a + G, nf)) for a in range(0, nf, G)]
     # one group keeps the checkpoint layout of a single batch; several get a folder each
     cks = [ck if ck is None or len(groups) == 1 else ck.sub(f"folds_{a:03d}-{b - 1:03d}") for a, b in groups]
@@ -578,7 +590,7 @@ def cv_glmnet(
         Folds solved together in one batch (one matrix product serves them all).  By
         default the memory plan picks the most that fit (all of them, unless memory is
         short); the rest are solved in further batches, one after another, with the
-        same results.
+        same results.  A checkpointed sweep keeps the grouping it started with.
     memory_limit : int or str, optional
         Memory the sweep may use (as :func:`classdep.glmnet`).  The fold batch is
         planned before any fit; a sweep that cannot fit even one fold at a time raises

@@ -138,6 +138,8 @@ def test_grouped_sweep_resumes_bit_for_bit(tmp_path):
         (tmp_path / "a" / groups[1] / name).unlink()
     for f in (tmp_path / "a" / groups[2]).glob("lambda_*.npz"):
         f.unlink()
-    resumed = cd.cv_glmnet(X, y, checkpoint=tmp_path / "a", **kw)
+    # resumed with another group size asked for: the sweep keeps the grouping it began with
+    resumed = cd.cv_glmnet(X, y, checkpoint=tmp_path / "a", **dict(kw, fold_batch=5))
+    assert sorted(p.name for p in (tmp_path / "a").iterdir() if p.is_dir()) == groups
     np.testing.assert_array_equal(resumed.cvm, full.cvm)
     np.testing.assert_array_equal(resumed.oof["loss"].values, full.oof["loss"].values)
