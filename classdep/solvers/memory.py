@@ -232,6 +232,13 @@ class MemoryPlan:
         return "\n".join(lines)
 
 
+def _remedies(M: int, itemsize: int) -> str:
+    """What to change when a fit does not fit: the levers that apply to it."""
+    return (("Use fewer folds (nfolds; each fold is a member), " if M > 1 else "Use ")
+            + ("dtype='float32' (halves it), " if itemsize == 8 else "")
+            + "fewer samples, or a machine with more memory.")
+
+
 def _chunk_bytes(rows: int, d: int, device: str = "cpu", itemsize: int = 8) -> int:
     """Bytes one chunk of X takes where the plan counts: on the host it is read, centred
     and scaled in float64; on a GPU only the block moved there (and its product) counts."""
@@ -266,11 +273,13 @@ def plan_memory(n: int, d: int, K: int, M: int, *, itemsize: int, device: str = 
     limited = memory_limit is not None
     avail = parse_bytes(memory_limit) if limited else available_bytes(device)
     usable = int(avail * USABLE_FRACTION)
+    where = "(memory_limit)" if limited else "free on the " + device
     work = WORK_ARRAYS * n * M * K * itemsize
-    # X-sized temporaries exist only when X is resident; a chunked X has chunk-sized ones
-    # as the solver will pick it (a quarter of the memory), at its peak (blocks + factors)
+    # the preconditioner as the solver will pick it (a quarter of the memory), at its
+    # peak (blocks + factors)
     pname, pb = pick_preconditioner(n, d, K, M, family, itemsize, avail // 4)
-    # the Kronecker factors are summed in row blocks; the others copy X with a column of ones
+    # X-sized temporaries exist only when X is resident (a chunked X has chunk-sized
+    # ones), and not for the Kronecker factors, which are summed in row blocks
     x_temp = 0 if pname == "kronecker" else X_COPIES * n * (d + 1) * itemsize
     precond = int(PRECOND_PEAK * pb)
     x_bytes = n * d * itemsize
@@ -279,11 +288,7 @@ def plan_memory(n: int, d: int, K: int, M: int, *, itemsize: int, device: str = 
             f"the fit needs about {_gib(work + precond)} for its working arrays ({WORK_ARRAYS} arrays "
             f"of n x members x classes = {n} x {M} x {K} numbers of {itemsize} bytes) and its "
             f"preconditioner, but "
-            f"{_gib(usable)} of {_gib(avail)} "
-            f"{'(memory_limit)' if limited else 'free on the ' + device} can be used. "
-            + ("Use fewer folds (nfolds; each fold is a member), " if M > 1 else "Use ")
-            + ("dtype='float32' (halves it), " if itemsize == 8 else "")
-            + "fewer samples, or a machine with more memory."
+            f"{_gib(usable)} of {_gib(avail)} {where} can be used. " + _remedies(M, itemsize)
         )
     resident = x_bytes + x_temp + work + precond <= usable
     if resident:
@@ -296,11 +301,7 @@ def plan_memory(n: int, d: int, K: int, M: int, *, itemsize: int, device: str = 
             f"X ({n} x {d}, {_gib(x_bytes)}) does not fit, and beside the fit's working arrays "
             f"({_gib(work + precond)}) there is no room for a chunk of {MIN_CHUNK_ROWS} rows "
             f"({_gib(_chunk_bytes(MIN_CHUNK_ROWS, d, device, itemsize))}) in the {_gib(usable)} usable "
-            f"of {_gib(avail)} "
-            f"{'(memory_limit)' if limited else 'free on the ' + device}. "
-            + ("Use fewer folds, " if M > 1 else "Use ")
-            + ("dtype='float32', " if itemsize == 8 else "")
-            + "or a machine with more memory."
+            f"of {_gib(avail)} {where}. " + _remedies(M, itemsize)
         )
     return MemoryPlan(n, d, K, M, itemsize, device, avail, work, precond, x_bytes, False, int(rows), limited,
                       pname)

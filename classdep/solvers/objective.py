@@ -39,7 +39,7 @@ from typing import Any
 import numpy as np
 
 from ..backend import to_numpy
-from .chunked import row_blocks, take_rows
+from .chunked import ChunkedFeatures, row_blocks, take_rows
 
 __all__ = ["Problem", "Evaluation", "evaluate", "hessp", "curvature", "curvature_trace",
            "curvature_diagonal", "hessian_blocks", "curvature_rows", "class_blocks", "gauge_direction"]
@@ -470,6 +470,10 @@ def hessian_blocks(prob: Problem, P, *, work_dtype=None, max_rows: int | None = 
     pen_rows = xp.concat([xp.ones(d, dtype=dt), xp.zeros(1, dtype=dt)])
     Hs = []
     rng = np.random.default_rng(seed)
+    # an in-memory X with its column of ones, built once for every member; a chunked X
+    # is read (and extended) chunk by chunk for each member instead
+    full = None if isinstance(prob.X, ChunkedFeatures) else [
+        (0, n, xp.astype(xp.concat([prob.X, xp.ones((n, 1), dtype=dt)], axis=1), wdt))]
     for m in range(M):
         if max_rows is not None and max_rows < n:
             p = to_numpy(tr[:, m]).astype(np.float64)
@@ -480,16 +484,17 @@ def hessian_blocks(prob: Problem, P, *, work_dtype=None, max_rows: int | None = 
             idx = xp.asarray(sel)
             factor = xp.asarray(draw[sel] / (max_rows * p[sel]), dtype=dt)
             Xs = take_rows(xp, prob.X, idx)
+            Xs = xp.astype(xp.concat([Xs, xp.ones((Xs.shape[0], 1), dtype=dt)], axis=1), wdt)
             dms = _sampled_rows(xp, diag[:, m, :], idx, factor)
             qms = None if q is None else xp.take(q[:, m, :], idx, axis=0) * xp.sqrt(factor)[:, None]
             parts = [(Xs, dms, qms)]
         else:
-            # an in-memory X is one part; a chunked one is summed chunk by chunk
-            parts = ((Xc, diag[a:b, m, :], None if q is None else q[a:b, m, :])
-                     for a, b, Xc in row_blocks(prob.X))
+            blocks = full if full is not None else (
+                (a, b, xp.astype(xp.concat([Xc, xp.ones((b - a, 1), dtype=dt)], axis=1), wdt))
+                for a, b, Xc in row_blocks(prob.X))
+            parts = ((Xw, diag[a:b, m, :], None if q is None else q[a:b, m, :]) for a, b, Xw in blocks)
         Hm = None
-        for Xc, dm, qm in parts:
-            Xw = xp.astype(xp.concat([Xc, xp.ones((Xc.shape[0], 1), dtype=dt)], axis=1), wdt)
+        for Xw, dm, qm in parts:
             dm = xp.astype(dm, wdt)
             if q is None:
                 part = xp.stack([Xw.T @ (Xw * dm[:, k][:, None]) for k in range(K)])
