@@ -102,8 +102,7 @@ def _line_search(prob: Problem, state: State, S, sb, ZS, slope):
         tt = xp.asarray(t, dtype=prob.X.dtype)
         Wt = state.W + tt[None, :, None] * S
         bt = state.b + tt[:, None] * sb
-        Zt = state.Z + tt[None, :, None] * ZS
-        ft = to_numpy(evaluate(prob, Zt, Wt, bt, grad=False, probs=False).f)
+        ft = to_numpy(evaluate(prob, state.Z, Wt, bt, grad=False, probs=False, along=(ZS, tt)).f)
         # Rounding: near the optimum f changes by less than its last digits; accept a
         # step that does not increase f beyond that noise.
         tol = 64 * machine_eps(prob) * np.abs(f0)
