@@ -37,7 +37,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-
 from array_api_compat import is_cupy_namespace
 
 from ..backend import to_numpy
