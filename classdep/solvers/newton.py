@@ -71,6 +71,31 @@ def _cho_factor_jittered(xp, H, approximate: bool):
                                 "preconditioner='kronecker'.")
 
 
+# With NumPy, the class blocks switch from triangular solves to explicit inverses after
+# this many solves.  Measured at M K = 500 blocks of 257 (float32, OpenBLAS, 2 cores):
+# 500 pairs of triangular solves take 32 ms, the inverses 430 ms to form (trtri and one
+# batched product) and 9.4 ms to apply; forming them after the solves have cost about
+# as much keeps the total within twice the better of the two choices made in hindsight
+# (a formation serves from a few to over 40 solves along a path).
+_INVERT_AFTER = 13
+
+
+def _inverse_from_factors(factor):
+    """Explicit inverses ``L^-T L^-1`` (B, N, N) from NumPy Cholesky factors."""
+    from scipy.linalg import lapack
+
+    Ls = factor[1]
+    L = np.stack([f[0] for f in Ls])
+    trtri = lapack.get_lapack_funcs("trtri", (L,))
+    for i in range(L.shape[0]):
+        # LAPACK leaves the strict upper triangle as it found it: cleared below
+        L[i], info = trtri(L[i], lower=1, overwrite_c=1)
+        if info != 0:
+            raise np.linalg.LinAlgError(f"a class block's Cholesky factor is singular (trtri info {info}).")
+    L = np.tril(L)
+    return np.swapaxes(L, 1, 2) @ L
+
+
 def _finite(xp, factor) -> bool:
     kind, f = factor
     if kind == "numpy":
@@ -133,18 +158,19 @@ class ClassBlockFactor:
         xp = prob.xp
         self.prob = prob
         d, K, M = prob.d, prob.K, prob.M
-        H = xp.reshape(class_blocks(prob, P, work_dtype=work_dtype, rows=rows), (M * K, d + 1, d + 1))
         # Factors in the work dtype: each CG iteration reads all M K of them (264 MB in
         # float64 at K = 100, d = 256), so applying them is memory-bound and float32 halves
         # it; the blocks are float32 sums already.
-        self.dtype = H.dtype if work_dtype is None else work_dtype
-        H = xp.astype(H, self.dtype)
+        H = class_blocks(prob, P, work_dtype=work_dtype, rows=rows, dtype=work_dtype)
+        H = xp.reshape(H, (M * K, d + 1, d + 1))
+        self.dtype = H.dtype
         self.factor = _cho_factor_jittered(xp, H, approximate=True)
-        # With NumPy, factors: at d = 256 an inverse from them (potri) costs as much as
-        # ten solves, about the uses one formation gets.  Elsewhere (CuPy), explicit
-        # inverses: one batched product per CG iteration instead of 2 M K triangular
-        # solves launched one by one.
+        # Solves: with NumPy, from the factors until they have served _INVERT_AFTER
+        # solves, then from explicit inverses (see there); elsewhere (CuPy), explicit
+        # inverses at once: one batched product per CG iteration instead of 2 M K
+        # triangular solves launched one by one.
         self.inv = None
+        self.solves = 0
         kind, f = self.factor
         if kind == "cupy":
             Linv = xp.linalg.inv(f)
@@ -154,6 +180,14 @@ class ClassBlockFactor:
             self.inv = 0.5 * (inv + xp.permute_dims(inv, (0, 2, 1)))
         self.u = gauge_direction(prob)
         self.inv_gauge = self._inverse_gauge(prob)
+
+    def _block_solve(self, g):
+        """The blocks' inverses applied to ``g`` (M K, d+1, 1), in the factors' dtype."""
+        xp = self.prob.xp
+        if self.inv is None and self.solves >= _INVERT_AFTER:
+            self.inv = _inverse_from_factors(self.factor)
+        self.solves += 1
+        return cho_solve(xp, self.factor, g) if self.inv is None else self.inv @ g
 
     def _inverse_gauge(self, prob: Problem):
         """The inverse Hessian along the gauge: the inverse penalty (d+1, M), or None."""
@@ -191,7 +225,7 @@ class ClassBlockFactor:
             along = R @ u  # (d+1, M)
             R = R - along[:, :, None] * u
         g = xp.astype(xp.reshape(xp.permute_dims(R, (1, 2, 0)), (M * K, d + 1, 1)), self.dtype)
-        Z = cho_solve(xp, self.factor, g) if self.inv is None else self.inv @ g
+        Z = self._block_solve(g)
         Z = xp.astype(Z, R.dtype)
         Z = xp.permute_dims(xp.reshape(Z, (M, K, d + 1)), (2, 0, 1))
         if u is not None:

@@ -688,7 +688,7 @@ def curvature_rows(prob: Problem, P, *, work_dtype=None, drop: float = _BLOCK_DR
     return v, keep
 
 
-def class_blocks(prob: Problem, P, *, work_dtype=None, drop: float = _BLOCK_DROP, rows=None):
+def class_blocks(prob: Problem, P, *, work_dtype=None, drop: float = _BLOCK_DROP, rows=None, dtype=None):
     """The diagonal blocks of the Hessian in (W, b), one per (member, class): (M, K, d+1, d+1).
 
     Block ``(m, k)`` is ``sum_i omega_im v_ik x~_i x~_i^T`` plus the penalty, with
@@ -700,7 +700,7 @@ def class_blocks(prob: Problem, P, *, work_dtype=None, drop: float = _BLOCK_DROP
     small lambda each class has its curvature on a few hundred rows (those near its
     decision boundaries), so the blocks cost a small fraction of the
     ``2 n (d+1)^2 K`` flops of the full sums.  ``work_dtype`` (e.g. float32) runs the
-    products in lower precision; the result is in the problem's dtype.
+    products in lower precision; the result is in ``dtype`` (default: the problem's).
 
     Examples
     --------
@@ -725,19 +725,22 @@ def class_blocks(prob: Problem, P, *, work_dtype=None, drop: float = _BLOCK_DROP
     pos[union] = np.arange(union.size)
     Xu = take_rows(xp, prob.X, xp.asarray(union))
     Xu = xp.astype(xp.concat([Xu, xp.ones((union.size, 1), dtype=dt)], axis=1), wdt)
-    out = xp.zeros((M, K, D1, D1), dtype=dt)
+    odt = dt if dtype is None else dtype
+    out = xp.zeros((M, K, D1, D1), dtype=odt)
     pen_rows = xp.concat([xp.ones(d, dtype=dt), xp.zeros(1, dtype=dt)])
+    eye = xp.eye(D1, dtype=odt)
     for m in range(M):
-        pen = _pen_diag(prob, m, pen_rows)  # (d+1, K)
+        pen = xp.astype(_pen_diag(prob, m, pen_rows), odt)  # (d+1, K)
         for k in range(K):
             rows_k = np.nonzero(keep[:, m, k])[0]
             idx = xp.asarray(rows_k)
             Xs = xp.take(Xu, xp.asarray(pos[rows_k]), axis=0)
             w = xp.take(v[:, m, k], idx, axis=0)
-            Hk = xp.astype(Xs.T @ (Xs * w[:, None]), dt)
-            out[m, k, ...] = Hk + xp.eye(D1, dtype=dt) * pen[:, k][None, :]
+            Hk = xp.astype(Xs.T @ (Xs * w[:, None]), odt)
+            Hk += eye * pen[:, k][None, :]
+            out[m, k, ...] = Hk
     if not prob.intercept:
         # b stays zero: its Hessian is the identity, decoupled from W (see Problem)
-        mask = xp.concat([xp.ones(d, dtype=dt), xp.zeros(1, dtype=dt)])
-        out = out * (mask[:, None] * mask[None, :]) + xp.eye(D1, dtype=dt) * (1.0 - mask)[None, :]
+        mask = xp.concat([xp.ones(d, dtype=odt), xp.zeros(1, dtype=odt)])
+        out = out * (mask[:, None] * mask[None, :]) + eye * (1.0 - mask)[None, :]
     return out
