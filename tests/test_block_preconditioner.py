@@ -152,5 +152,5 @@ def test_explicit_inverses_apply_the_same_preconditioner_as_the_factors(monkeypa
     H = class_blocks(prob, st.ev.P, work_dtype=np.float32, dtype=np.float32).astype(np.float64)
     ref = np.linalg.inv(H.reshape(-1, prob.d + 1, prob.d + 1))
     assert np.max(np.abs(f.inv - ref)) <= 1e-4 * np.max(np.abs(ref))
-    for a, b in zip(by_factors[1], by_inverse):
+    for a, b in zip(by_factors[1], by_inverse, strict=True):
         assert np.max(np.abs(a - b)) <= 1e-5 * np.max(np.abs(a))
