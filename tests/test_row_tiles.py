@@ -84,3 +84,21 @@ def test_chunked_features_are_cut_into_tiles(monkeypatch):
     _close(ev.gW, ref.gW)
     V, vb = rng.normal(size=W.shape), rng.normal(size=b.shape)
     _close(hessp(chunked, ref.P, V, vb)[0], hessp(prob, ref.P, V, vb)[0])
+
+
+@pytest.mark.parametrize("family,loss,intercept", CASES)
+def test_kronecker_curvature_is_the_weighted_sum_of_per_sample_hessians(family, loss, intercept):
+    """``curvature`` (the Kronecker preconditioner's class factor) against the sum over
+    samples of ``omega_i D A_i D``, each ``A_i`` written out (1e-12)."""
+    prob, W, b, _ = _problem(family, loss, intercept, members=3)
+    P = evaluate(prob, prob.matmul_x(W) + b[None], W, b).P
+    ls = prob.link_scale()
+    ref = np.zeros((prob.M, K, K))
+    for i in range(N):
+        for m in range(prob.M):
+            p = P[i, m]
+            A = {"multinomial": np.diag(p) - np.outer(p, p), "ova": np.diag(p * (1 - p)),
+                 "gaussian": np.eye(K)}[family]
+            D = np.ones(K) if ls is None else np.broadcast_to(ls[min(i, ls.shape[0] - 1), 0], (K,))
+            ref[m] += prob.omega[i, m] * D[:, None] * A * D[None, :]
+    _close(objective.curvature(prob, P), ref)

@@ -19,9 +19,9 @@ from typing import Any, Protocol
 import numpy as np
 
 from ..backend import to_numpy
-from .objective import Evaluation, Problem, evaluate
+from .objective import Evaluation, Problem, evaluate, penalty
 
-__all__ = ["State", "InnerSolver", "minimize", "Work"]
+__all__ = ["State", "InnerSolver", "minimize", "restart", "start", "Work"]
 
 _ARMIJO = 1e-4
 _MAX_HALVINGS = 40
@@ -77,9 +77,11 @@ def machine_eps(prob: Problem) -> float:
     return float(np.finfo(np.float32 if prob.X.dtype == prob.xp.float32 else np.float64).eps)
 
 
-def start(prob: Problem, W, b) -> State:
-    """Evaluate the objective and gradient at (W, b)."""
-    Z = prob.matmul_x(W) + b[None, :, :]
+def start(prob: Problem, W, b, Z=None) -> State:
+    """Evaluate the objective and gradient at (W, b); ``Z``: its logits, when known."""
+    products = 2 if Z is None else 1
+    if Z is None:
+        Z = prob.matmul_x(W) + b[None, :, :]
     ev = evaluate(prob, Z, W, b)
     M = prob.M
     st = State(
@@ -87,8 +89,39 @@ def start(prob: Problem, W, b) -> State:
         active=np.ones(M, dtype=bool), niter=np.zeros(M, dtype=np.int64),
         gap=np.full(M, np.inf), converged=np.zeros(M, dtype=bool),
     )
-    st.work.products += 2
+    st.work.products += products
     return st
+
+
+def restart(prob: Problem, prev: State, prev_prob: Problem) -> State:
+    """``prev``, a point evaluated under ``prev_prob``, evaluated under ``prob``'s penalty.
+
+    The two problems differ in their penalties alone (neighbouring lambdas of a path):
+    the loss, its gradient and the probabilities depend on the logits only and carry
+    over, so no matrix product is needed where :func:`start` needs two.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from classdep.solvers.prepare import prepare, initial_point
+    >>> rng = np.random.default_rng(0)
+    >>> pp = prepare(rng.normal(size=(60, 3)), rng.integers(0, 3, 60), 3, device="cpu")
+    >>> p1, p2 = (pp.prob.with_lambda(np.full((1, 3), lam)) for lam in (0.1, 0.01))
+    >>> W, b = initial_point(pp)
+    >>> W = W + 0.1
+    >>> a, ref = restart(p2, start(p1, W, b), p1), start(p2, W, b)
+    >>> bool(np.allclose(a.ev.f, ref.ev.f) and np.allclose(a.ev.gW, ref.ev.gW)), a.work.products
+    (True, 0)
+    """
+    ev = prev.ev
+    gW = ev.gW + (prob.lam_w() - prev_prob.lam_w()) * prev.W
+    f = ev.loss + penalty(prob, prev.W, prev.b)
+    M = prob.M
+    return State(
+        W=prev.W, b=prev.b, Z=prev.Z, ev=Evaluation(f=f, loss=ev.loss, P=ev.P, gW=gW, gb=ev.gb),
+        active=np.ones(M, dtype=bool), niter=np.zeros(M, dtype=np.int64),
+        gap=np.full(M, np.inf), converged=np.zeros(M, dtype=bool),
+    )
 
 
 def _line_search(prob: Problem, state: State, S, sb, ZS, slope):

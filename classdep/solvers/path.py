@@ -18,7 +18,7 @@ from ..backend import to_numpy
 from ..exceptions import ConvergenceWarning, SeparationWarning, warn_caller
 from ..validation import check_choice, check_lambda
 from .augment import MAX_ROUNDS, Anderson, QuadraticPenalty
-from .driver import State, Work, machine_eps, minimize, start
+from .driver import State, Work, machine_eps, minimize, restart, start
 from .memory import available_bytes, pick_preconditioner
 from .newton import CholeskyNewton, hessian_bytes
 from .newton_cg import NewtonCG
@@ -206,10 +206,15 @@ def iter_path(
         quad = QuadraticPenalty(prob, pp.augment, pp.center, pp.sd)
         Z0 = prob.matmul_x(W) + b[None, :, :]
         pen = quad(prob, evaluate(prob, Z0, W, b, grad=False).P)
+    # Outside checkpointed sweeps the last solution's logits, loss and gradient carry
+    # over to the next lambda (only the penalty changes); a resumed path has only the
+    # coefficients and starts from X W + b, which rounds differently.
+    carry = mixed is not False
+    last = None
     for j, lam in enumerate(lambdas):
         base = xp.asarray(lam * pf, dtype=dt)
         prob_j = prob.with_lambda(base if quad is None else quad.combine(base, pen))
-        st = start(prob_j, W, b)
+        st = start(prob_j, W, b) if last is None else restart(prob_j, *last)
         if prev is not None and len(hist) >= 2:
             st = _secant_start(prob_j, st, prev, [hist[-2], hist[-1], lam])
         st.extra["solver"] = solver if solver == "newton" else f"{solver} ({preconditioner})"
@@ -220,6 +225,8 @@ def iter_path(
         prev = (W, b) if (j >= 1 or warm is not None) else None
         hist.append(float(lam))
         W, b = st.W, st.b
+        if carry:
+            last = (st, prob_j)
         yield j, st
 
 
@@ -268,8 +275,9 @@ def _fixed_point(prob: Problem, st: State, base, quad: QuadraticPenalty, pen, in
 def _secant_start(prob: Problem, st: State, prev, lam3) -> State:
     """Warm start extrapolated along the path in log(lambda) from the last two solutions.
 
-    Free of matrix products beyond one evaluation, and kept per member only where it
-    lowers the objective; it saves about one Newton iteration per lambda.
+    Costs one evaluation at the extrapolated point (two products; one more when only
+    some members keep it), kept per member only where it lowers the objective; it
+    saves about one Newton iteration per lambda.
     """
     xp = prob.xp
     W1, b1 = prev
@@ -277,15 +285,22 @@ def _secant_start(prob: Problem, st: State, prev, lam3) -> State:
     Wp = st.W + r * (st.W - W1)
     bp = st.b + r * (st.b - b1)
     trial = start(prob, Wp, bp)
+    st.work.products += trial.work.products
     better = to_numpy(trial.ev.f) < to_numpy(st.ev.f)
-    st.work.products += 2
     if not better.any():
         return st
+    if better.all():
+        trial.work = st.work
+        return trial
+    # the logits picked member by member are those of the picked point: one product
     keep = xp.asarray(better.astype(np.float64), dtype=prob.X.dtype)
     pick = lambda a, c, shape: c * xp.reshape(keep, shape) + a * (1 - xp.reshape(keep, shape))  # noqa: E731
     W = pick(st.W, Wp, (1, -1, 1))
     b = pick(st.b, bp, (-1, 1))
-    return start(prob, W, b) if not better.all() else trial
+    mixed = start(prob, W, b, Z=pick(st.Z, trial.Z, (1, -1, 1)))
+    st.work.products += mixed.work.products
+    mixed.work = st.work
+    return mixed
 
 
 def _separable(st: State, prob: Problem) -> np.ndarray:
