@@ -134,23 +134,25 @@ def test_adaptive_block_chooses_kronecker_at_large_lambda_and_blocks_at_small():
     assert chosen == {1.0: "kronecker", 1e-5: "block"}
 
 
-def test_explicit_inverses_apply_the_same_preconditioner_as_the_factors(monkeypatch):
-    """After ``_INVERT_AFTER`` solves the NumPy route switches from triangular solves to
-    explicit inverses: the same operator, to float32 rounding (the blocks are float32)."""
-    from classdep.solvers import newton
 
-    prob, st = _state(K=6, d=5, lam=1e-3)
-    f = ClassBlockFactor(prob, st.ev.P, work_dtype=np.float32)
-    rng = np.random.default_rng(1)
-    gW, gb = rng.normal(size=(prob.d, prob.M, prob.K)), rng.normal(size=(prob.M, prob.K))
-    monkeypatch.setattr(newton, "_INVERT_AFTER", 2)
-    by_factors = [f.solve(gW, gb) for _ in range(2)]
-    assert f.inv is None
-    by_inverse = f.solve(gW, gb)
-    assert f.inv is not None
-    # the inverses against float64 inverses of the float32 blocks
-    H = class_blocks(prob, st.ev.P, work_dtype=np.float32, dtype=np.float32).astype(np.float64)
-    ref = np.linalg.inv(H.reshape(-1, prob.d + 1, prob.d + 1))
-    assert np.max(np.abs(f.inv - ref)) <= 1e-4 * np.max(np.abs(ref))
-    for a, b in zip(by_factors[1], by_inverse, strict=True):
-        assert np.max(np.abs(a - b)) <= 1e-5 * np.max(np.abs(a))
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_factor_solves_match_dense_solves(dtype):
+    """The NumPy route solves one right-hand side by two BLAS triangular solves per
+    factor (backend.cho_solve): against numpy.linalg.solve on the same blocks."""
+    import array_api_compat.numpy as xp
+
+    from classdep.backend import cho_factor, cho_solve
+
+    rng = np.random.default_rng(2)
+    A = rng.normal(size=(7, 9, 30))
+    H = (A @ A.transpose(0, 2, 1) + np.eye(9)).astype(dtype)
+    g = rng.normal(size=(7, 9, 1)).astype(dtype)
+    ref = np.linalg.solve(H.astype(np.float64), g.astype(np.float64))
+    x = cho_solve(xp, cho_factor(xp, H), g)
+    assert x.dtype == dtype
+    tol = 1e-4 if dtype == np.float32 else 1e-12
+    assert np.max(np.abs(x - ref)) <= tol * np.max(np.abs(ref))
+    # two right-hand sides take SciPy's cho_solve: the same answers
+    g2 = np.concatenate([g, 2 * g], axis=2)
+    x2 = cho_solve(xp, cho_factor(xp, H), g2)
+    assert np.max(np.abs(x2[..., 1:] - 2 * x)) <= tol * np.max(np.abs(ref))

@@ -71,32 +71,6 @@ def _cho_factor_jittered(xp, H, approximate: bool):
                                 "preconditioner='kronecker'.")
 
 
-# With NumPy, the class blocks switch from triangular solves to explicit inverses after
-# this many solves.  Measured at M K = 500 blocks of 257 (float32, OpenBLAS, 2 cores):
-# 500 pairs of triangular solves take 32 ms, the inverses 430 ms to form (trtri and one
-# batched product) and 9.4 ms to apply; forming them after the solves have cost about
-# as much keeps the total within twice the better of the two choices made in hindsight
-# (a formation serves from a few to over 40 solves along a path).
-_INVERT_AFTER = 13
-
-
-def _inverse_from_factors(factor):
-    """Explicit inverses ``L^-T L^-1`` (B, N, N) from NumPy Cholesky factors."""
-    from scipy.linalg import lapack
-
-    Ls = factor[1]
-    L = np.stack([f[0] for f in Ls])
-    trtri = lapack.get_lapack_funcs("trtri", (L,))
-    for i in range(L.shape[0]):
-        # LAPACK leaves the strict upper triangle as it found it: cleared below
-        L[i], info = trtri(L[i], lower=1, overwrite_c=1)
-        if info != 0:
-            raise np.linalg.LinAlgError(f"a class block's Cholesky factor is singular (trtri info {info}).")
-    # a broadcast multiply, not np.tril: tril builds an index mask per matrix (0.27 s here)
-    L *= np.tri(L.shape[1], dtype=L.dtype)
-    return np.swapaxes(L, 1, 2) @ L
-
-
 def _finite(xp, factor) -> bool:
     kind, f = factor
     if kind == "numpy":
@@ -166,12 +140,12 @@ class ClassBlockFactor:
         H = xp.reshape(H, (M * K, d + 1, d + 1))
         self.dtype = H.dtype
         self.factor = _cho_factor_jittered(xp, H, approximate=True)
-        # Solves: with NumPy, from the factors until they have served _INVERT_AFTER
-        # solves, then from explicit inverses (see there); elsewhere (CuPy), explicit
-        # inverses at once: one batched product per CG iteration instead of 2 M K
-        # triangular solves launched one by one.
+        # With NumPy, solves with the factors (two BLAS triangular solves per block, see
+        # backend.cho_solve): explicit inverses cost 0.7 s a formation at M K = 500 blocks
+        # of 257, which the 6 ms they save per solve repays after about 100 solves, more
+        # than a formation serves.  Elsewhere (CuPy), explicit inverses: one batched
+        # product per CG iteration instead of 2 M K triangular solves launched one by one.
         self.inv = None
-        self.solves = 0
         kind, f = self.factor
         if kind == "cupy":
             Linv = xp.linalg.inv(f)
@@ -181,14 +155,6 @@ class ClassBlockFactor:
             self.inv = 0.5 * (inv + xp.permute_dims(inv, (0, 2, 1)))
         self.u = gauge_direction(prob)
         self.inv_gauge = self._inverse_gauge(prob)
-
-    def _block_solve(self, g):
-        """The blocks' inverses applied to ``g`` (M K, d+1, 1), in the factors' dtype."""
-        xp = self.prob.xp
-        if self.inv is None and self.solves >= _INVERT_AFTER:
-            self.inv = _inverse_from_factors(self.factor)
-        self.solves += 1
-        return cho_solve(xp, self.factor, g) if self.inv is None else self.inv @ g
 
     def _inverse_gauge(self, prob: Problem):
         """The inverse Hessian along the gauge: the inverse penalty (d+1, M), or None."""
@@ -226,7 +192,7 @@ class ClassBlockFactor:
             along = R @ u  # (d+1, M)
             R = R - along[:, :, None] * u
         g = xp.astype(xp.reshape(xp.permute_dims(R, (1, 2, 0)), (M * K, d + 1, 1)), self.dtype)
-        Z = self._block_solve(g)
+        Z = cho_solve(xp, self.factor, g) if self.inv is None else self.inv @ g
         Z = xp.astype(Z, R.dtype)
         Z = xp.permute_dims(xp.reshape(Z, (M, K, d + 1)), (2, 0, 1))
         if u is not None:
