@@ -19,7 +19,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from ..backend import to_numpy
-from .objective import Evaluation, Problem, evaluate, penalty
+from .objective import Evaluation, Problem, evaluate, logits, moved, penalty
 
 __all__ = ["State", "InnerSolver", "minimize", "restart", "start", "Work"]
 
@@ -81,7 +81,7 @@ def start(prob: Problem, W, b, Z=None) -> State:
     """Evaluate the objective and gradient at (W, b); ``Z``: its logits, when known."""
     products = 2 if Z is None else 1
     if Z is None:
-        Z = prob.matmul_x(W) + b[None, :, :]
+        Z = logits(prob, W, b)
     ev = evaluate(prob, Z, W, b)
     M = prob.M
     st = State(
@@ -173,13 +173,13 @@ def minimize(prob: Problem, state: State, inner: InnerSolver, thresh: float, max
         gap = -0.5 * slope / np.maximum(f, np.finfo(np.float64).tiny)
         state.gap = np.where(state.active, gap, state.gap)
         done_now = state.active & (gap <= thresh)
-        ZS = prob.matmul_x(S) + sb[None, :, :]
+        ZS = logits(prob, S, sb)
         state.work.products += 1
         t, ok = _line_search(prob, state, S, sb, ZS, slope)
         tt = xp.asarray(t, dtype=dt)
         state.W = state.W + tt[None, :, None] * S
         state.b = state.b + tt[:, None] * sb
-        state.Z = state.Z + tt[None, :, None] * ZS
+        state.Z = moved(prob, state.Z, ZS, tt)
         state.ev = evaluate(prob, state.Z, state.W, state.b)
         state.work.products += 1
         state.niter = state.niter + state.active

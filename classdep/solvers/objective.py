@@ -42,8 +42,9 @@ from array_api_compat import is_cupy_namespace
 from ..backend import to_numpy
 from .chunked import ChunkedFeatures, row_blocks, take_rows
 
-__all__ = ["Problem", "Evaluation", "evaluate", "hessp", "row_tiles", "curvature", "curvature_trace",
-           "curvature_diagonal", "hessian_blocks", "curvature_rows", "class_blocks", "gauge_direction"]
+__all__ = ["Problem", "Evaluation", "evaluate", "hessp", "row_tiles", "logits", "moved", "curvature",
+           "curvature_trace", "curvature_diagonal", "hessian_blocks", "curvature_rows", "class_blocks",
+           "gauge_direction"]
 
 # Weight of the term that pins the softmax gauge (see `Problem.gauge`).  Any positive
 # value gives the same minimizer; one matches the scale of the softmax curvature.
@@ -233,6 +234,59 @@ def row_tiles(prob: Problem):
         for a in range(a0, b0, rows):
             b = min(a + rows, b0)
             yield a, b, prob.rows(a, b, Xc[a - a0:b - a0, ...])
+
+
+def logits(prob: Problem, V, vb):
+    """``X V + vb`` (n, M, K), tile by tile into one array.
+
+    The same numbers as ``prob.matmul_x(V) + vb``, without its second (n, M, K) array:
+    a fresh array that size costs as much again in page faults as the pass that fills it.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from classdep.solvers.prepare import prepare
+    >>> rng = np.random.default_rng(0)
+    >>> pp = prepare(rng.normal(size=(40, 3)), rng.integers(0, 3, 40), 3, device="cpu")
+    >>> V, vb = rng.normal(size=(3, 1, 3)), rng.normal(size=(1, 3))
+    >>> bool(np.allclose(logits(pp.prob, V, vb), pp.prob.matmul_x(V) + vb))
+    True
+    """
+    return _tiled(prob, lambda a, e, tp: tp.matmul_x(V) + vb[None, :, :])
+
+
+def moved(prob: Problem, Z, ZS, t):
+    """``Z + t ZS`` with ``t`` per member (M,), tile by tile into one array.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from classdep.solvers.prepare import prepare
+    >>> pp = prepare(np.zeros((4, 1)), np.arange(4) % 2, 2, device="cpu")
+    >>> moved(pp.prob, np.zeros((4, 1, 2)), np.ones((4, 1, 2)), np.array([0.5]))[0].tolist()
+    [[0.5, 0.5]]
+    """
+    tt = t[None, :, None]
+    return _tiled(prob, lambda a, e, tp: Z[a:e, ...] + tt * ZS[a:e, ...], needs_x=False)
+
+
+def _tiled(prob: Problem, tile, needs_x: bool = True):
+    """The (n, ...) array whose rows ``a:e`` are ``tile(a, e, prob.rows(a, e))``."""
+    xp = prob.xp
+    if needs_x:
+        tiles = row_tiles(prob)
+    else:
+        rows = prob.tile_rows
+        tiles = ((a, min(a + rows, prob.n), None) for a in range(0, prob.n, rows))
+    out = None
+    for a, e, tp in tiles:
+        part = tile(a, e, tp)
+        if e - a == prob.n:
+            return part
+        if out is None:
+            out = xp.empty((prob.n,) + tuple(part.shape[1:]), dtype=part.dtype)
+        out[a:e, ...] = part
+    return out
 
 
 def _sum_classes(xp, A):
