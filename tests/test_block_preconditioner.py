@@ -156,3 +156,18 @@ def test_factor_solves_match_dense_solves(dtype):
     g2 = np.concatenate([g, 2 * g], axis=2)
     x2 = cho_solve(xp, cho_factor(xp, H), g2)
     assert np.max(np.abs(x2[..., 1:] - 2 * x)) <= tol * np.max(np.abs(ref))
+
+
+def test_curvature_rows_on_a_subset_estimate_the_kept_fraction():
+    """The adaptive choice looks at a fixed draw of rows: the same per-row curvature
+    there, and a kept fraction within 0.05 of the one from all rows."""
+    from classdep.solvers.newton_cg import _kept_fraction
+
+    prob, st = _state(K=8, d=6, n=8000, lam=1e-4, M=2)
+    v, keep = curvature_rows(prob, st.ev.P)
+    sub = np.sort(np.random.default_rng(0).choice(8000, 2000, replace=False))
+    vs, keeps = curvature_rows(prob, st.ev.P, subset=sub)
+    np.testing.assert_array_equal(vs, v[sub])
+    full, est = _kept_fraction(prob, st, keep), _kept_fraction(prob, st, keeps, sub)
+    assert 0.0 < full < 1.0
+    assert abs(est - full) <= 0.05

@@ -59,9 +59,18 @@ _ETA_FLOOR_MIXED = 1e-6
 _ROWS_PER_PARAMETER = 4
 
 
-def _kept_fraction(prob: Problem, state: State, keep) -> float:
-    """Mean fraction of its members' training rows that a class block would be summed over."""
-    train = np.sum(to_numpy(prob.omega) > 0, axis=0)  # (M,)
+# The adaptive choice estimates that fraction on this many rows drawn once per problem
+# (a fixed seed: a resumed path draws the same), when there are twice as many: the
+# decision needs no more, and a formation finds its rows anew among all of them.  A
+# draw, not every s-th row, which could alias with an ordering of the data or the folds.
+_CHOICE_ROWS = 4096
+
+
+def _kept_fraction(prob: Problem, state: State, keep, subset=None) -> float:
+    """Mean fraction of its members' training rows that a class block would be summed
+    over; ``keep`` from :func:`curvature_rows` with the same ``subset``."""
+    omega = to_numpy(prob.omega)
+    train = np.sum((omega if subset is None else omega[subset]) > 0, axis=0)  # (M,)
     frac = np.sum(keep, axis=0) / np.maximum(train, 1)[:, None]  # (M, K)
     return float(np.mean(frac[state.active])) if state.active.any() else 1.0
 
@@ -112,6 +121,10 @@ class NewtonCG:
         self.adaptive = adaptive
         self.reuse = reuse
         self._lambda_state = self._hf = None
+        self._choice_rows = None
+        if prob.n >= 2 * _CHOICE_ROWS:
+            draw = np.random.default_rng(0).choice(prob.n, _CHOICE_ROWS, replace=False)
+            self._choice_rows = np.sort(draw)
         self._use = preconditioner
         self._last_cg = 0
         self._rebuild_after = _REBUILD_BLOCKS_AFTER_CG if preconditioner == "block" else _REBUILD_AFTER_CG
@@ -228,9 +241,12 @@ class NewtonCG:
             last_hf, last_use = self._hf, self._use
             self._lambda_state, self._hf, self._use = state, None, self.preconditioner
             if self.preconditioner == "block" and self.adaptive:
-                rows = curvature_rows(prob, state.ev.P, work_dtype=xp.float32)
-                if _kept_fraction(prob, state, rows[1]) > _BLOCK_ROWS_FRACTION:
+                sub = self._choice_rows
+                rows = curvature_rows(prob, state.ev.P, work_dtype=xp.float32, subset=sub)
+                if _kept_fraction(prob, state, rows[1], sub) > _BLOCK_ROWS_FRACTION:
                     self._use = "kronecker"
+                if sub is not None:
+                    rows = None
             if (self.reuse and self._use == "block" and last_use == "block"
                     and isinstance(last_hf, ClassBlockFactor) and self._last_cg <= self._rebuild_after):
                 # the last lambda's blocks, their gauge part at this lambda's penalty: the

@@ -710,13 +710,15 @@ def gauge_direction(prob: Problem):
     return u / xp.sqrt(xp.sum(u * u))
 
 
-def curvature_rows(prob: Problem, P, *, work_dtype=None, drop: float = _BLOCK_DROP):
+def curvature_rows(prob: Problem, P, *, work_dtype=None, drop: float = _BLOCK_DROP, subset=None):
     """Each class's own curvature per row, and the rows that carry most of it.
 
     Returns ``(v, keep)``: ``v`` (n, M, K) is ``omega_im v_ik`` (see
     :func:`curvature_diagonal`) in ``work_dtype``; ``keep`` (NumPy bool, n x M x K) marks,
     for each (member, class), the fewest rows whose weights sum to a fraction
-    ``1 - drop`` of the total (ties kept).
+    ``1 - drop`` of the total (ties kept).  ``subset`` (increasing NumPy row indices)
+    looks at those rows only (``n`` is then their number): enough to estimate what
+    fraction of the rows the blocks would keep.
 
     Examples
     --------
@@ -731,12 +733,18 @@ def curvature_rows(prob: Problem, P, *, work_dtype=None, drop: float = _BLOCK_DR
     ((40, 1, 3), dtype('bool'))
     """
     xp = prob.xp
-    n, K, M = prob.n, prob.K, prob.M
+    K, M = prob.K, prob.M
     wdt = prob.X.dtype if work_dtype is None else work_dtype
     # c p (1 - p) for both logistic families (the multinomial diagonal is p - p^2, as for
     # OvA), c for the gaussian family, with c the weight times the squared logit scale.
-    c = xp.astype(prob.omega, wdt)[:, :, None]
-    ls = prob.link_scale()
+    omega, ls = prob.omega, prob.link_scale()
+    if subset is not None:
+        idx = xp.asarray(subset)
+        omega, P = xp.take(omega, idx, axis=0), xp.take(P, idx, axis=0)
+        if ls is not None and ls.shape[0] > 1:
+            ls = xp.take(ls, idx, axis=0)
+    c = xp.astype(omega, wdt)[:, :, None]
+    n = c.shape[0]
     if ls is not None:
         c = c * xp.astype(ls * ls, wdt)
     if prob.family == "gaussian":
