@@ -43,8 +43,11 @@ _REBUILD_AFTER_CG = 25
 # stale faster (it is used where curvature moves most, at small lambda on large heads):
 # measured on the synthetic 100-class problem, rebuilding after 12 CG iterations cut
 # products 3x against Kronecker at lambda = 1e-5; after 25, 2.6x; every Newton step, more
-# formations than the CG iterations they save.
-_REBUILD_BLOCKS_AFTER_CG = 12
+# formations than the CG iterations they save.  Since the blocks carry over between
+# lambdas, the 50-lambda path takes the same time (151 s) at 15, 18 and 25 (13, 8 and 2
+# formations, 1864 to 2090 products) and 155 s at 12 (19 formations): 15 keeps the
+# products near their fewest.
+_REBUILD_BLOCKS_AFTER_CG = 15
 # An adaptive "block" preconditioner (the one "auto" picks) uses the Kronecker one at a
 # lambda whose classes have their curvature spread over more than this fraction of the
 # training rows (large lambda): it costs nothing to form and CG needs a few iterations
