@@ -126,6 +126,14 @@ def _same(a, b):
         np.testing.assert_array_equal(a.results[v].values, b.results[v].values)
 
 
+def _same_to_rounding(a, b):
+    """A checkpointed sweep against one without a checkpoint: the latter carries each
+    lambda's logits and gradient over to the next, the former (which must resume bit
+    for bit) starts from the coefficients, so the two differ in the last bits only."""
+    for v in ("deviance", "recall", "confusion", "cvm"):
+        np.testing.assert_allclose(a.results[v].values, b.results[v].values, rtol=1e-12, atol=0)
+
+
 def _truncate(f):
     f.write_bytes(f.read_bytes()[: f.stat().st_size // 2])
 
@@ -163,7 +171,7 @@ def _strip_checksum(f):
 def test_damaged_checkpoint_is_refused_then_recomputed(mixture, fresh, tmp_path, damage, match):
     ck = tmp_path / "ck"
     first = _checkpointed(mixture, ck)
-    _same(first, fresh)  # checkpointing changes nothing
+    _same_to_rounding(first, fresh)  # checkpointing changes nothing but the last bits
     block = ck / "lambda_0003.npz"
     damage(block)
     # refused, naming the file and the fix; never loaded silently
@@ -171,7 +179,7 @@ def test_damaged_checkpoint_is_refused_then_recomputed(mixture, fresh, tmp_path,
         _checkpointed(mixture, ck)
     block.unlink()  # the documented fix: the sweep recomputes from lambda 3 on
     again = _checkpointed(mixture, ck)
-    _same(again, fresh)
+    _same(again, first)  # bit for bit: a resumed checkpointed sweep repeats itself
     assert len(list(ck.glob("lambda_*.npz"))) == LAMS.size
 
 
