@@ -33,7 +33,7 @@ from .analysis import (
     ufm,
     ufm_geometry,
 )
-from .exceptions import ConvergenceWarning, SeparationWarning
+from .exceptions import ConvergenceWarning, ScaleWarning, SeparationWarning
 from .generics import coef, confint, predict, summary
 from .glmnet_fit import GlmnetFit, glmnet
 from .memory_plan import InsufficientMemoryError, MemoryPlan, memory_plan
@@ -67,6 +67,7 @@ __all__ = [
     "confset",
     "cv_glmnet",
     "oracle_gain",
+    "ScaleWarning",
     "SeparationWarning",
     "backend",
     "coef",

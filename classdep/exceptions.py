@@ -49,3 +49,13 @@ class SeparationWarning(UserWarning):
     Without the penalty the coefficients would grow without bound; with it the
     solution exists but its norm is large and fragile.  Flagged as ``separable``.
     """
+
+
+class ScaleWarning(UserWarning):
+    """The features' scale is far enough from one to cost the solver its accuracy.
+
+    With ``standardize=False`` and feature variances in the billions, the Hessian's
+    feature block dwarfs its intercept and penalty-only directions, and the truncated
+    Newton solver's stopping rule can miss objective gaps there.  Rescale the features
+    (``x / c`` with ``lambda / c**2`` is the same fit) or pass ``standardize=True``.
+    """
