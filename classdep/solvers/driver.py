@@ -82,15 +82,19 @@ def start(prob: Problem, W, b, Z=None) -> State:
     products = 2 if Z is None else 1
     if Z is None:
         Z = logits(prob, W, b)
-    ev = evaluate(prob, Z, W, b)
-    M = prob.M
-    st = State(
+    st = _fresh(W, b, Z, evaluate(prob, Z, W, b))
+    st.work.products += products
+    return st
+
+
+def _fresh(W, b, Z, ev) -> State:
+    """A state at (W, b) with every member active and nothing counted yet."""
+    M = b.shape[0]
+    return State(
         W=W, b=b, Z=Z, ev=ev,
         active=np.ones(M, dtype=bool), niter=np.zeros(M, dtype=np.int64),
         gap=np.full(M, np.inf), converged=np.zeros(M, dtype=bool),
     )
-    st.work.products += products
-    return st
 
 
 def restart(prob: Problem, prev: State, prev_prob: Problem) -> State:
@@ -116,12 +120,7 @@ def restart(prob: Problem, prev: State, prev_prob: Problem) -> State:
     ev = prev.ev
     gW = ev.gW + (prob.lam_w() - prev_prob.lam_w()) * prev.W
     f = ev.loss + penalty(prob, prev.W, prev.b)
-    M = prob.M
-    return State(
-        W=prev.W, b=prev.b, Z=prev.Z, ev=Evaluation(f=f, loss=ev.loss, P=ev.P, gW=gW, gb=ev.gb),
-        active=np.ones(M, dtype=bool), niter=np.zeros(M, dtype=np.int64),
-        gap=np.full(M, np.inf), converged=np.zeros(M, dtype=bool),
-    )
+    return _fresh(prev.W, prev.b, prev.Z, Evaluation(f=f, loss=ev.loss, P=ev.P, gW=gW, gb=ev.gb))
 
 
 def _line_search(prob: Problem, state: State, S, sb, ZS, slope):

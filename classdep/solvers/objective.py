@@ -266,8 +266,15 @@ def moved(prob: Problem, Z, ZS, t):
     >>> moved(pp.prob, np.zeros((4, 1, 2)), np.ones((4, 1, 2)), np.array([0.5]))[0].tolist()
     [[0.5, 0.5]]
     """
-    tt = t[None, :, None]
-    return _tiled(prob, lambda a, e, tp: Z[a:e, ...] + tt * ZS[a:e, ...], needs_x=False)
+    return _tiled(prob, lambda a, e, tp: _moved_rows(Z, (ZS, t), a, e), needs_x=False)
+
+
+def _moved_rows(Z, along, a: int, e: int):
+    """Rows ``a:e`` of ``Z + t ZS`` for ``along = (ZS, t)``: the one expression that both
+    :func:`moved` and the line search in :func:`evaluate` use, so that the logits a step
+    is accepted at are bit for bit those it was tested at."""
+    ZS, t = along
+    return Z[a:e, ...] + t[None, :, None] * ZS[a:e, ...]
 
 
 def _tiled(prob: Problem, tile, needs_x: bool = True):
@@ -363,9 +370,7 @@ def evaluate(prob: Problem, Z, W, b, grad: bool = True, probs: bool = True,
     need_p = probs or grad
     loss = gW = gb = P = None
     for a, e, tp in row_tiles(prob):
-        Zt = Z[a:e, ...]
-        if along is not None:
-            Zt = Zt + along[1][None, :, None] * along[0][a:e, ...]
+        Zt = Z[a:e, ...] if along is None else _moved_rows(Z, along, a, e)
         loss_i, Pt = _loss_and_prob(tp, tp.adjust(Zt), probs=need_p)
         part = xp.sum(tp.omega * loss_i, axis=0)
         loss = part if loss is None else loss + part

@@ -23,7 +23,7 @@ from .driver import State, Work, machine_eps, minimize, restart, start
 from .memory import available_bytes, pick_preconditioner
 from .newton import CholeskyNewton, hessian_bytes
 from .newton_cg import NewtonCG
-from .objective import Problem, evaluate
+from .objective import Problem, evaluate, logits
 from .prepare import Prepared, initial_point, prepare, to_user_scale
 
 __all__ = ["PathFit", "fit_path", "iter_path", "prepare", "lambda_grid", "choose_solver"]
@@ -207,8 +207,7 @@ def iter_path(
     quad = pen = None
     if pp.augment is not None and pp.augment.method == "quadratic":
         quad = QuadraticPenalty(prob, pp.augment, pp.center, pp.sd)
-        Z0 = prob.matmul_x(W) + b[None, :, :]
-        pen = quad(prob, evaluate(prob, Z0, W, b, grad=False).P)
+        pen = quad(prob, evaluate(prob, logits(prob, W, b), W, b, grad=False).P)
     # Outside checkpointed sweeps the last solution's logits, loss and gradient carry
     # over to the next lambda (only the penalty changes); a resumed path has only the
     # coefficients and starts from X W + b, which rounds differently.
@@ -249,8 +248,9 @@ def _warn_feature_scale(prob: Problem) -> None:
     w = prob.omega[:, 0]
     var = None
     for a in range(0, prob.n, _SCALE_ROWS):  # row blocks: no temporary the size of X
-        Xb = prob.X[a:min(a + _SCALE_ROWS, prob.n), ...]
-        part = w[a:min(a + _SCALE_ROWS, prob.n)] @ (Xb * Xb)
+        e = min(a + _SCALE_ROWS, prob.n)
+        Xb = prob.X[a:e, ...]
+        part = w[a:e] @ (Xb * Xb)
         var = part if var is None else var + part
     top = float(xp.max(var))
     if top > _MAX_FEATURE_VARIANCE:
@@ -330,10 +330,10 @@ def _secant_start(prob: Problem, st: State, prev, lam3) -> State:
     pick = lambda a, c, shape: c * xp.reshape(keep, shape) + a * (1 - xp.reshape(keep, shape))  # noqa: E731
     W = pick(st.W, Wp, (1, -1, 1))
     b = pick(st.b, bp, (-1, 1))
-    mixed = start(prob, W, b, Z=pick(st.Z, trial.Z, (1, -1, 1)))
-    st.work.products += mixed.work.products
-    mixed.work = st.work
-    return mixed
+    picked = start(prob, W, b, Z=pick(st.Z, trial.Z, (1, -1, 1)))
+    st.work.products += picked.work.products
+    picked.work = st.work
+    return picked
 
 
 def _separable(st: State, prob: Problem) -> np.ndarray:
