@@ -8,8 +8,8 @@ the forms it accepts, the orientation it gives them and the errors it raises are
 same everywhere:
 
 - features: a NumPy array, a pandas DataFrame (its columns name the features), an
-  :class:`xarray.DataArray` with dims (``sample``, ``feature``) in either order (or the
-  default ``dim_0``, ``dim_1`` of an unlabelled array), an :class:`xarray.Dataset`
+  :class:`xarray.DataArray` with dims (``sample``, ``feature``) in either order (or
+  xarray's default ``dim_0``, ``dim_1`` of an unlabelled array: rows are samples), an :class:`xarray.Dataset`
   holding ``X`` and ``y`` (what :func:`~classdep.datasets.as_features` returns), or an
   out-of-core source (a NumPy memmap, a zarr or dask array, a dask-backed DataArray
   such as ``xr.open_zarr`` gives), which is checked without being read;
@@ -142,7 +142,8 @@ def features_and_labels(
             x = x.transpose("sample", "feature")
             if "feature" in x.coords:
                 names = [str(v) for v in x["feature"].values]
-        elif x.ndim == 2 and dims != ("dim_0", "dim_1"):  # xarray's names for an unlabelled array
+        elif x.ndim == 2 and not all(str(d).startswith("dim_") for d in dims):
+            # dim_0, dim_1 are xarray's names for an unlabelled array: its rows are the samples
             raise ValueError(f"{name} has dims {dims}; classdep expects ('sample', 'feature'). "
                              f"Rename with {name}.rename({{old: new}}) first.")
         if out_of_core and is_out_of_core(x.data):  # dask-backed (e.g. xr.open_zarr): do not load it

@@ -3,7 +3,8 @@
 ``lda``, ``manova`` and ``separability`` take the same inputs (a matrix and its labels, an
 ``as_features`` Dataset, or a formula with a DataFrame) and may keep only some classes
 (``classes=``, e.g. the set found by :func:`~classdep.ambiguous`).  This module turns
-every such input into plain arrays, once, with the checks of :mod:`classdep.validation`.
+every such input into plain arrays, once: a formula through formulaic, everything else
+through :func:`classdep.inputs.features_and_labels`.
 """
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from ..validation import check_class_names, check_formula, check_labels, check_matrix, check_unique
+from ..inputs import features_and_labels
+from ..validation import check_class_names, check_formula, check_labels, check_unique
 
 __all__ = ["Grouped", "grouped_data", "class_list"]
 
@@ -51,7 +53,7 @@ def class_list(classes: Any) -> list[str] | None:
     return names
 
 
-def _from_formula(formula: str, data) -> tuple[np.ndarray, Any, np.ndarray, Any]:
+def _from_formula(formula: str, data) -> tuple[Any, Any, Any]:
     from formulaic import model_matrix
 
     lhs = check_formula(formula, data)
@@ -65,29 +67,7 @@ def _from_formula(formula: str, data) -> tuple[np.ndarray, Any, np.ndarray, Any]
     if not keep:
         raise ValueError(f"formula {formula!r} has no predictors; name some, e.g. 'label ~ .'.")
     X = rhs[keep]
-    return X, data[lhs], np.asarray(keep, dtype=str), rhs.model_spec
-
-
-def features_and_labels(ds: xr.Dataset, labels: Any, labels_arg: str) -> tuple[xr.DataArray, Any]:
-    """``X`` of a features Dataset, and its labels (``y``, as class names) unless given.
-
-    Examples
-    --------
-    >>> import numpy as np, xarray as xr
-    >>> ds = xr.Dataset({"X": (("sample", "feature"), np.zeros((3, 2))), "y": ("sample", [1, 0, 1])},
-    ...                 coords={"class": ["a", "b"]})
-    >>> features_and_labels(ds, None, "y")[1].tolist()
-    ['b', 'a', 'b']
-    """
-    if "X" not in ds:
-        raise ValueError(f"the Dataset has no variable 'X' (it has {list(ds.data_vars)}); see as_features.")
-    if labels is None:
-        if "y" not in ds:
-            raise ValueError(f"the Dataset has no labels 'y'; pass {labels_arg}=.")
-        labels = ds["y"].values
-        if "class" in ds.coords and np.issubdtype(labels.dtype, np.integer):
-            labels = np.asarray(ds["class"].values)[labels]
-    return ds["X"], labels
+    return X, data[lhs], rhs.model_spec
 
 
 def grouped_data(x: Any, grouping: Any = None, classes: Any = None, *, data: Any = None,
@@ -112,28 +92,13 @@ def grouped_data(x: Any, grouping: Any = None, classes: Any = None, *, data: Any
     (['c', 'a'], [1, 1, 0])
     """
     spec = formula = None
-    features = None
     if isinstance(x, str):
         formula = x
-        x, grouping, features, spec = _from_formula(x, data)
-    if isinstance(x, xr.Dataset):
-        x, grouping = features_and_labels(x, grouping, "grouping")
-    if isinstance(x, xr.DataArray):
-        if x.ndim == 2 and {"sample", "feature"} <= set(x.dims):
-            x = x.transpose("sample", "feature")
-        elif x.ndim != 2:
-            raise ValueError(f"{name} has dims {x.dims}; classdep expects ('sample', 'feature').")
-        if features is None and "feature" in x.coords:
-            features = np.asarray([str(v) for v in x["feature"].values])
-    elif hasattr(x, "columns") and features is None:
-        features = np.asarray([str(c) for c in x.columns])
-    if grouping is None:
-        raise ValueError("grouping is missing: pass one class label per sample (or a features Dataset).")
-    X = check_matrix(x, name=name, dtype=np.float64)
-    n, p = X.shape
-    codes, found = check_labels(grouping, n=n, name="grouping")
-    if features is None:
-        features = np.asarray([f"V{j + 1}" for j in range(p)])  # R's default column names
+        x, grouping, spec = _from_formula(x, data)
+    X, grouping, names = features_and_labels(x, grouping, name=name, labels_name="grouping",
+                                             dtype=np.float64, out_of_core=False)
+    features = np.asarray(names)
+    codes, found = check_labels(grouping, n=X.shape[0], name="grouping")
     found_names = [str(c) for c in found]
     wanted = class_list(classes)
     if wanted is None:

@@ -27,11 +27,12 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
+from ..inputs import dataset_features
 from ..metrics import classwise_scores
 from ..persist import read_groups, write_groups
 from ..rtable import format_table
 from ..validation import check_folds, check_int, check_shrinkage
-from ._grouped import Grouped, features_and_labels, grouped_data
+from ._grouped import Grouped, grouped_data
 from .lda import _fit as _lda_fit
 from .manova import _check_grouped, _pairwise
 
@@ -106,7 +107,7 @@ class Separability:
 def _representations(features: Any, y: Any, dim: str | None) -> tuple[str, list, list, Any]:
     """(dim name, its values, one 2-D feature object per representation, labels)."""
     if isinstance(features, xr.Dataset):
-        features, y = features_and_labels(features, y, "y")
+        features, y = dataset_features(features, y, name="features")
     if isinstance(features, xr.DataArray):
         lead = [d for d in features.dims if d not in ("sample", "feature")]
         if features.ndim != 3 or len(lead) != 1:

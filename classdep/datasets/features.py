@@ -20,7 +20,8 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from ..validation import check_class_names, check_labels, check_matrix, check_unique
+from ..inputs import features_and_labels
+from ..validation import check_class_names, check_labels, check_unique
 
 __all__ = ["as_features", "select_split"]
 
@@ -39,36 +40,17 @@ def _as_names(values: Any) -> np.ndarray:
     return arr.astype(str)
 
 
-def _unwrap_x(X: Any) -> tuple[Any, Any, Any]:
-    """The matrix behind ``X`` and the sample / feature coordinates it carries (or None)."""
+def _coords(X: Any) -> tuple[Any, Any]:
+    """The sample and feature coordinates the features ``X`` carry (or None), as they are."""
     if isinstance(X, xr.DataArray):
         dims = tuple(X.dims)
-        if set(dims) == {"sample", "feature"}:
-            X = X.transpose("sample", "feature")
-        elif len(dims) == 2 and all(str(d).startswith("dim_") for d in dims):
+        if len(dims) == 2 and all(str(d).startswith("dim_") for d in dims):  # unlabelled: rows are samples
             X = X.rename({dims[0]: "sample", dims[1]: "feature"})
-        elif len(dims) == 2:
-            raise ValueError(
-                f"X has dims {dims}; classdep expects ('sample', 'feature'). "
-                "Rename with X.rename({old: new}) first."
-            )
-        samples = X["sample"].values if "sample" in X.coords else None
-        features = X["feature"].values if "feature" in X.coords else None
-        return X, samples, features
+        return (X["sample"].values if "sample" in X.coords else None,
+                X["feature"].values if "feature" in X.coords else None)
     if isinstance(X, pd.DataFrame):
-        return X, X.index.to_numpy(), X.columns.to_numpy()
-    return X, None, None
-
-
-def _labels_from_dataset(ds: xr.Dataset) -> Any:
-    """Labels of a features Dataset: class names when ``y`` holds codes into ``class``."""
-    y = ds["y"]
-    if "class" in ds.coords and np.issubdtype(y.dtype, np.integer):
-        names = ds["class"].values
-        codes = y.values
-        if codes.size and codes.min() >= 0 and codes.max() < names.size:
-            return names[codes]
-    return y.values
+        return X.index.to_numpy(), X.columns.to_numpy()
+    return None, None
 
 
 def as_features(
@@ -129,32 +111,17 @@ def as_features(
     """
     base_attrs: dict[str, Any] = {"source": f"as_features({_type_name(X)})"}
     extra_coords: dict[str, Any] = {}
+    # the forms accepted, their orientation and the labels of a Dataset: classdep.inputs
+    x, y, _ = features_and_labels(X, y, name="X", out_of_core=False)
     if isinstance(X, xr.Dataset):
-        if "X" not in X:
-            raise ValueError(
-                f"the Dataset has no variable 'X'; it has {list(X.data_vars)}. "
-                "A features Dataset needs 'X' (sample, feature) and 'y' (sample)."
-            )
-        ds_in = X
-        base_attrs = dict(ds_in.attrs) or base_attrs
-        if y is None:
-            if "y" not in ds_in:
-                raise ValueError(
-                    f"the Dataset has no variable 'y'; it has {list(ds_in.data_vars)}. "
-                    "Pass y= or add the labels as ds['y']."
-                )
-            y = _labels_from_dataset(ds_in)
-        X = ds_in["X"]
+        base_attrs = dict(X.attrs) or base_attrs
         extra_coords = {
             k: v.variable
-            for k, v in ds_in.coords.items()
+            for k, v in X.coords.items()
             if k not in ("sample", "feature", "class") and v.dims == ("sample",)
         }
-    if y is None:
-        raise ValueError("y is missing; pass one class label per sample.")
-
-    X, samples, features = _unwrap_x(X)
-    x = check_matrix(X, name="X")
+        X = X["X"]
+    samples, features = _coords(X)
     n, d = x.shape
     if isinstance(y, pd.Series) and samples is None:
         samples = y.index.to_numpy()
