@@ -31,8 +31,8 @@ from .validation import check_matrix, check_source
 __all__ = ["features_and_labels", "dataset_features"]
 
 
-def dataset_features(ds: xr.Dataset, y: Any = None, *, name: str = "x",
-                     labels_name: str = "y") -> tuple[xr.DataArray, Any]:
+def dataset_features(ds: xr.Dataset, y: Any = None, *, name: str = "x", labels_name: str = "y",
+                     need_labels: bool = True) -> tuple[xr.DataArray, Any]:
     """The features ``X`` of a features Dataset, and its labels unless ``y`` is given.
 
     The labels are the Dataset's ``y`` read through its ``class`` coordinate: integer
@@ -48,6 +48,8 @@ def dataset_features(ds: xr.Dataset, y: Any = None, *, name: str = "x",
         Labels that replace the Dataset's own.
     name, labels_name : str
         What the caller calls the features and the labels, for the error messages.
+    need_labels : bool
+        Whether a Dataset without ``y`` is an error; ``False`` returns ``None`` labels.
 
     Returns
     -------
@@ -69,7 +71,7 @@ def dataset_features(ds: xr.Dataset, y: Any = None, *, name: str = "x",
     if "X" not in ds:
         raise ValueError(f"the Dataset passed as {name} has no variable 'X' (it has {held}); a features "
                          "Dataset needs data variables 'X' and 'y' (see as_features).")
-    if y is None:
+    if y is None and ("y" in ds or need_labels):
         if "y" not in ds:
             raise ValueError(f"the Dataset passed as {name} has no labels 'y' (it has {held}); pass "
                              f"{labels_name}=, or a Dataset with data variables 'X' and 'y' (see "
@@ -135,7 +137,7 @@ def features_and_labels(
     """
     names = None
     if isinstance(x, xr.Dataset):
-        x, y = dataset_features(x, y, name=name, labels_name=labels_name)
+        x, y = dataset_features(x, y, name=name, labels_name=labels_name, need_labels=need_labels)
     if isinstance(x, xr.DataArray):
         dims = tuple(x.dims)
         if x.ndim == 2 and {"sample", "feature"} == set(dims):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from .backend import default_dtype, resolve_device
-from .glmnet_fit import _features_and_labels
+from .inputs import features_and_labels
 from .solvers.memory import InsufficientMemoryError, MemoryPlan, plan_memory
 from .validation import check_labels
 
@@ -35,7 +35,7 @@ def memory_plan(x, y=None, *, nfolds: int = 1, family: str = "multinomial", devi
     >>> p.x_resident, p.M
     (True, 5)
     """
-    X, yy, _ = _features_and_labels(x, y)
+    X, yy, _ = features_and_labels(x, y)
     _, classes = check_labels(yy, X.shape[0])
     K = classes.size
     if int(nfolds) != nfolds or nfolds < 1:

@@ -104,6 +104,10 @@ def test_dtype_and_unlabelled_dataarray():
 def test_labels_may_be_optional():
     X, y, _ = features_and_labels(X0, need_labels=False)
     assert y is None and X.shape == (12, 3)
+    unlabelled = xr.Dataset({"X": (("sample", "feature"), X0)})
+    X, y, _ = features_and_labels(unlabelled, need_labels=False)  # what predict reads
+    assert y is None
+    np.testing.assert_array_equal(X, X0)
     with pytest.raises(ValueError, match="y is missing: pass the labels, or an as_features Dataset as x"):
         features_and_labels(X0)
     with pytest.raises(ValueError, match="grouping is missing"):

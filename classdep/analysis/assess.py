@@ -6,7 +6,8 @@ import numpy as np
 import xarray as xr
 
 from ..generics import predict
-from ..glmnet_fit import GlmnetFit, _features_and_labels, glmnet
+from ..glmnet_fit import GlmnetFit, glmnet
+from ..inputs import features_and_labels
 from ..metrics import classwise_dataset
 from ..validation import check_class_names
 from .classwise import Classwise
@@ -48,7 +49,7 @@ def assess(fit: GlmnetFit, newx, newy, s=None) -> xr.Dataset:
     >>> a["recall"].dims
     ('lambda', 'class')
     """
-    Xn, yy, _ = _features_and_labels(newx, newy)
+    Xn, yy, _ = features_and_labels(newx, newy, name="newx", labels_name="newy")
     if np.shape(yy)[:1] != (Xn.shape[0],):
         raise ValueError(f"newy has shape {np.shape(yy)} but newx has {Xn.shape[0]} samples; give one "
                          "label per sample.")
