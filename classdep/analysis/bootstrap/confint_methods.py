@@ -1,0 +1,48 @@
+"""``confint`` methods of the bootstrap results, a sweep and class-wise optima."""
+
+from __future__ import annotations
+
+import xarray as xr
+
+from ...generics import confint
+from ...sweep import CVGlmnet
+from ..classwise import Classwise
+from .intervals import BootCI, boot_ci
+from .replicates import Boot, boot
+
+__all__: list[str] = []
+
+
+@confint.register
+def _(b: Boot, conf: float = 0.95, type: str = "perc", **kwargs) -> xr.DataArray:  # noqa: A002
+    """``boot_ci(b, conf, type).ci``: (``class``, ``bound``)."""
+    return boot_ci(b, conf=conf, type=type, **kwargs).ci
+
+
+@confint.register
+def _(ci: BootCI, **kwargs) -> xr.DataArray:
+    return ci.ci
+
+
+@confint.register
+def _(cv: CVGlmnet, conf: float = 0.95, type: str = "perc", **kwargs) -> xr.DataArray:  # noqa: A002
+    """Bootstrap the class-wise optima of a sweep (``boot(cv, **kwargs)``) and return their intervals."""
+    return boot_ci(boot(cv, **kwargs), conf=conf, type=type).ci
+
+
+@confint.register
+def _(cw: Classwise, conf: float = 0.95, type: str = "perc", **kwargs) -> xr.DataArray:  # noqa: A002
+    """Intervals for every class's optimum of ``cw``: ``boot_ci(boot(cw.cv, **kwargs), conf, type).ci``.
+
+    ``cw`` keeps a reference to the sweep it came from (not saved by ``to_netcdf``).
+    """
+    if cw.cv is None:
+        raise ValueError("this Classwise holds no reference to its CVGlmnet (e.g. it was read with "
+                         "Classwise.from_netcdf): the bootstrap resamples the sweep's per-sample losses, so "
+                         "use confint(cv) or boot_ci(boot(cv)) on the CVGlmnet itself.")
+    measure = cw.table.attrs.get("measure", "deviance")
+    if measure != "deviance":
+        raise ValueError(f"confint(cw) bootstraps the per-class deviance optimum; cw was computed with "
+                         f"measure={measure!r}, whose optima it would not match. Use "
+                         "classwise(cv, measure='deviance').")
+    return boot_ci(boot(cw.cv, **kwargs), conf=conf, type=type).ci

@@ -1,0 +1,270 @@
+"""Bootstrap confidence intervals: :class:`BootCI` and ``boot_ci`` (R's ``boot.ci``), BCa via scipy."""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
+from types import SimpleNamespace
+
+import numpy as np
+import xarray as xr
+from scipy.special import ndtri
+
+from ...rtable import format_table
+from ...validation import check_choice
+from .estimators import statistic_values
+from .replicates import Boot, BootWarning
+from .resampling import BLOCK, block_curves
+
+__all__ = ["ATOM_SHARE", "TYPES", "BootCI", "boot_ci"]
+
+TYPES = {"norm": "Normal", "basic": "Basic", "perc": "Percentile", "bca": "BCa"}
+ATOM_SHARE = 0.05  # share of replicates equal to the original value above which boot_ci warns
+
+
+@dataclass(repr=False)
+class BootCI:
+    """Bootstrap confidence intervals, R's ``bootci`` object.
+
+    Attributes
+    ----------
+    ci : xr.DataArray
+        Dims (``class``, ``bound``), ``bound`` = lower, upper; in the statistic's units
+        (lambda for ``lambda_opt``).  Settings in ``ci.attrs``.
+    t0 : xr.DataArray
+        The statistic on the original data (``class``).
+    ci_global : xr.DataArray or None
+        Interval (``bound``) of the global optimum (``lambda_opt``) or of the total regret
+        ``G`` (``regret``).
+    t0_global : xr.DataArray or None
+    Examples
+    --------
+    >>> import classdep as cd
+    >>> cv = cd.cv_glmnet(cd.datasets.digits(), nfolds=3, nlambda=8, progress=False)
+    >>> ci = cd.boot_ci(cd.boot(cv, R=50, estimator="smooth", seed=0), conf=0.9, type="perc")
+    >>> bool((ci.ci.sel(bound="lower") <= ci.ci.sel(bound="upper")).all())
+    True
+    """
+
+    ci: xr.DataArray
+    t0: xr.DataArray
+    ci_global: xr.DataArray | None = None
+    t0_global: xr.DataArray | None = None
+
+    def __repr__(self) -> str:
+        a = self.ci.attrs
+        name = TYPES[a["type"]]
+        level = f"{100 * a['conf']:g}%"
+        lines = ["BOOTSTRAP CONFIDENCE INTERVAL CALCULATIONS",
+                 f"Based on {a['R']} bootstrap replicates", "", "CALL : ", a["call"], "", "Intervals : ",
+                 f"Statistic: {a['statistic']} (estimator '{a['estimator']}')"]
+        rows = [("Level", "class", "original", name)]
+
+        def fmt(lo, hi):
+            return f"({lo:10.4g}, {hi:10.4g} )"
+
+        for k, c in enumerate(self.ci["class"].values):
+            lo, hi = self.ci.values[k]
+            rows.append((level, str(c), f"{self.t0.values[k]:.4g}", fmt(lo, hi)))
+        if self.ci_global is not None:
+            lo, hi = self.ci_global.values
+            rows.append((level, a["global_name"], f"{float(self.t0_global):.4g}", fmt(lo, hi)))
+        lines += format_table(rows)
+        lines.append("Calculations on Transformed Scale;  Intervals on Original Scale" if a["log"]
+                     else "Calculations and Intervals on Original Scale")
+        return "\n".join(lines)
+
+def _check_bca(b: Boot) -> None:
+    """BCa needs the data the replicates were drawn from (for its jackknife) and plain replicates."""
+    if b._source is None:
+        raise ValueError("type='bca' needs the per-sample losses the replicates were drawn from: it is "
+                         "not available for method='refit' or for a Boot read from disk; use 'perc'.")
+    if b._source.estimator == "moon":
+        raise ValueError("type='bca' does not apply to rescaled m-out-of-n replicates; use type='perc'.")
+
+
+def _bca_scipy(b: Boot, h: Callable, conf: float, ht: np.ndarray, htg: np.ndarray | None):
+    """BCa limits on the transformed scale from scipy.stats.bootstrap, with b's replicates.
+
+    scipy computes z0 from the bootstrap distribution it is given (``bootstrap_result``,
+    ``n_resamples=0``: our paired, stratified replicates, not new ones) and the
+    acceleration from its jackknife over the data, one sample per stratum (the stratified
+    jackknife).  The data are the sample indices of each stratum; the statistic turns
+    index arrays into resampling counts and counts into curves, as boot() does.
+    """
+    from scipy import stats
+
+    src = b._source
+    los = src.losses
+    bounds, starts, D, lam = los.bounds, los.starts, los.D, los.lam
+    nb = bounds.size - 1
+
+    def counts_of(a: np.ndarray, ns: int) -> np.ndarray:
+        """Counts (..., ns) of index arrays (..., m); rows broadcast by scipy are counted once."""
+        if a.ndim > 1 and all(s == 0 for s in a.strides[:-1]):
+            row = np.bincount(a[(0,) * (a.ndim - 1)], minlength=ns).astype(np.float64)
+            return row.reshape((1,) * (a.ndim - 1) + (ns,))
+        lead = a.shape[:-1]
+        flat = a.reshape(-1, a.shape[-1])
+        r = flat.shape[0]
+        c = np.bincount((flat + (np.arange(r) * ns)[:, None]).ravel(), minlength=r * ns)
+        return c.reshape(lead + (ns,)).astype(np.float64)
+
+    def stat(*idx: np.ndarray, axis: int = -1) -> np.ndarray:
+        if nb == starts.size - 1:  # strata are the classes: each class's curve from its own sample
+            per = [counts_of(a, int(starts[k + 1] - starts[k])) @ D[starts[k]:starts[k + 1]]
+                   for k, a in enumerate(idx)]
+            curves = np.stack(np.broadcast_arrays(*per), axis=-2)
+        else:
+            curves = block_curves(counts_of(idx[0], int(bounds[-1])), D, starts)
+        v, g = statistic_values(curves, lam, src.statistic, src.estimator)
+        out = h(v) if g is None else np.concatenate([h(v), h(g)[..., None]], axis=-1)
+        return np.moveaxis(out, -1, 0)
+
+    dist = ht.T if htg is None else np.concatenate([ht, htg[:, None]], axis=1).T
+    data = tuple(np.arange(bounds[s + 1] - bounds[s]) for s in range(nb))
+    batch = max(1, BLOCK // max(int(np.diff(bounds).max()), 1))
+    given = SimpleNamespace(bootstrap_distribution=dist)
+    res = stats.bootstrap(data, stat, n_resamples=0, bootstrap_result=given, method="BCa",
+                          confidence_level=conf, vectorized=True, batch=batch)
+    lo, hi = np.asarray(res.confidence_interval.low), np.asarray(res.confidence_interval.high)
+    return np.stack([lo, hi], axis=-1)  # (K [+1], 2)
+
+
+def _atom_share(x: np.ndarray) -> np.ndarray:
+    """Share of the replicates (rows) taken by each column's most frequent value."""
+    xs = np.sort(x, axis=0)
+    R = xs.shape[0]
+    out = np.empty(xs.shape[1])
+    for k in range(xs.shape[1]):
+        starts = np.flatnonzero(np.r_[True, xs[1:, k] != xs[:-1, k], True])
+        out[k] = np.diff(starts).max() / R
+    return out
+
+
+def _warn_atoms(x: np.ndarray, names: list[str], type_: str, statistic: str, estimator: str) -> None:
+    share = _atom_share(x)
+    bad = share > ATOM_SHARE
+    if not bad.any():
+        return
+    which = ", ".join(f"{n} ({100 * s:.0f}%)"
+                      for n, s in zip(np.asarray(names)[bad], share[bad], strict=True))
+    why = {"grid": "a grid argmin is discrete",
+           "smooth": "a smoothed optimum clamped to the end of the grid piles up there (extend the grid)"}
+    cause = why.get(estimator, "") if statistic == "lambda_opt" else (
+        "a regret is exactly zero whenever the class's optimum is the global one" if statistic == "regret"
+        else "the statistic is discrete")
+    warnings.warn(
+        f"the bootstrap distribution has atoms: one value takes more than {100 * ATOM_SHARE:g}% of the "
+        f"replicates for {which} ({cause}). {TYPES[type_]} intervals are unreliable on such a distribution "
+        "(Hall & Miller 2009); for an optimum, use boot(..., estimator='smooth') or 'moon' for intervals, "
+        "or confset() for the set of grid lambdas not rejected as the optimum.", BootWarning, stacklevel=3)
+
+
+def boot_ci(b: Boot, conf: float = 0.95, type: str = "perc", log: bool | None = None) -> BootCI:  # noqa: A002
+    """Bootstrap confidence intervals for every class: R's ``boot.ci``.
+
+    Parameters
+    ----------
+    b : Boot
+        From :func:`boot`.
+    conf : float
+        Confidence level, in (0, 1).
+    type : {"perc", "basic", "norm", "bca"}
+        Percentile ``(q_a, q_b)``; basic ``(2 t0 - q_b, 2 t0 - q_a)``; normal
+        ``t0 - bias -+ z sd`` (R's norm.ci, bias = mean(t) - t0); BCa from
+        :func:`scipy.stats.bootstrap` with these replicates (z0) and its stratified
+        jackknife (acceleration; ``method="oof"`` only).  ``q`` are ``np.quantile``'s
+        linear-interpolation quantiles at ``a = (1 - conf)/2`` and ``b = 1 - a``, as scipy
+        computes them (R interpolates order statistics on the normal scale instead).
+    log : bool, optional
+        Compute on log scale and exponentiate (default: True for ``lambda_opt``, where
+        intervals are in lambda units, False otherwise).
+
+    Returns
+    -------
+    BootCI
+        ``ci`` over (``class``, ``bound``) and, when the statistic has one, the interval of
+        the global optimum or total regret (``ci_global``); ``print(ci)`` is R's print.bootci.
+
+    Warns
+    -----
+    BootWarning
+        When more than 5% of a class's replicates equal its original value (a grid argmin
+        is discrete): percentile, basic and BCa intervals are then unreliable; and, like
+        R, when extreme order statistics are used as endpoints.
+
+    Examples
+    --------
+    >>> import numpy as np, classdep as cd
+    >>> ds = cd.datasets.make_mixture(n_classes=3, n_samples=300, seed=0)
+    >>> cv = cd.cv_glmnet(ds, nfolds=3, lambda_=np.geomspace(3, 1e-3, 12), progress=False)
+    >>> ci = cd.boot_ci(cd.boot(cv, R=200, estimator="smooth", seed=1), conf=0.9)
+    >>> ci.ci.dims
+    ('class', 'bound')
+    """
+    if not isinstance(b, Boot):
+        raise TypeError(f"boot_ci() needs a Boot from boot(); got {b.__class__.__name__}.")
+    try:
+        conf = float(conf)
+    except (TypeError, ValueError):
+        raise ValueError(f"conf={conf!r} must be a number in (0, 1).") from None
+    if not 0.0 < conf < 1.0:
+        raise ValueError(f"conf={conf!r} must lie strictly between 0 and 1 (e.g. 0.95).")
+    check_choice(type, tuple(TYPES), "type")
+    a = b.t.attrs
+    if type == "bca":
+        _check_bca(b)
+    log = bool(a.get("log", 0)) if log is None else bool(log)
+    t = b.t.values
+    t0 = b.t0.values
+    if log and (np.any(t <= 0) or np.any(t0 <= 0)):
+        raise ValueError("log=True needs a positive statistic.")
+    h, hinv = (np.log, np.exp) if log else ((lambda v: v), (lambda v: v))
+    ht, h0 = h(t), h(t0)
+    htg = h0g = None
+    if b.t0_global is not None:
+        htg, h0g = h(b.t_global.values), h(float(b.t0_global))
+    R = t.shape[0]
+    # m-out-of-n replicates keep the argmin's atoms, but its rescaled percentiles are consistent
+    # where the n-out-of-n ones are not: no warning there
+    if type in ("perc", "basic", "bca") and R > 1 and a["estimator"] != "moon":
+        names = [str(c) for c in b.t0["class"].values]
+        allt = ht if htg is None else np.column_stack([ht, htg])
+        _warn_atoms(allt, names + ([a["global_name"]] if htg is not None else []), type, a["statistic"],
+                    a["estimator"])
+    alpha = (1.0 - conf) / 2.0
+    if type != "norm" and (R + 1) * alpha < 1.0:
+        warnings.warn("extreme order statistics used as endpoints", BootWarning, stacklevel=2)
+
+    def interval(x: np.ndarray, x0) -> np.ndarray:
+        """(…, 2) limits on the transformed scale from replicates x (R, …)."""
+        if type == "norm":
+            sd = np.std(x, axis=0, ddof=1) if R > 1 else np.full(np.shape(x0), np.nan)
+            z = ndtri(1.0 - alpha)
+            centre = x0 - (x.mean(axis=0) - x0)  # R's norm.ci: bias-corrected centre
+            return np.stack([centre - z * sd, centre + z * sd], axis=-1)
+        q = np.quantile(x, [alpha, 1.0 - alpha], axis=0)
+        if type == "basic":
+            return np.stack([2 * x0 - q[1], 2 * x0 - q[0]], axis=-1)
+        return np.stack([q[0], q[1]], axis=-1)
+
+    if type == "bca":
+        lim = _bca_scipy(b, h, conf, ht, htg)
+        lim_k, lim_g = lim[: t0.size], (lim[t0.size] if htg is not None else None)
+    else:
+        lim_k = interval(ht, h0)
+        lim_g = interval(htg, h0g) if htg is not None else None
+    attrs = dict(conf=conf, type=type, R=R, statistic=a["statistic"], estimator=a["estimator"],
+                 method=a["method"], log=int(log), global_name=a.get("global_name", "global"),
+                 call=f"boot_ci(b, conf = {conf:g}, type = {type!r})")
+    bound = ["lower", "upper"]
+    ci = xr.DataArray(hinv(lim_k), dims=("class", "bound"),
+                      coords={"class": b.t0["class"].values, "bound": bound}, name=a["statistic"],
+                      attrs=attrs)
+    cig = None
+    if lim_g is not None:
+        cig = xr.DataArray(hinv(lim_g), dims=("bound",), coords={"bound": bound},
+                           name=b.t0_global.name, attrs=attrs)
+    return BootCI(ci, b.t0, cig, b.t0_global)
