@@ -52,7 +52,8 @@ from typing import Any
 import numpy as np
 
 from ..backend import to_numpy
-from .objective import Problem, curvature_diagonal
+from .curvature import curvature_diagonal
+from .problem import Problem
 
 __all__ = ["Augment", "check_augment", "noisy_copies", "QuadraticPenalty", "Anderson", "MAX_ROUNDS"]
 

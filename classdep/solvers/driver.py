@@ -19,7 +19,8 @@ from typing import Any, Protocol
 import numpy as np
 
 from ..backend import to_numpy
-from .objective import Evaluation, Problem, evaluate, logits, moved, penalty
+from .objective import Evaluation, evaluate, logits, moved, penalty
+from .problem import Problem
 
 __all__ = ["State", "InnerSolver", "minimize", "restart", "start", "Work"]
 

@@ -13,8 +13,10 @@ import copy
 import numpy as np
 
 from ..backend import cho_factor, cho_solve
+from .class_blocks import class_blocks
 from .driver import State
-from .objective import _GAUGE_WEIGHT, Problem, class_blocks, gauge_direction, hessian_blocks
+from .hessian import hessian_blocks
+from .problem import GAUGE_WEIGHT, Problem, gauge_direction
 
 __all__ = ["CholeskyNewton", "ClassBlockFactor", "HessianFactor", "class_block_bytes", "hessian_bytes"]
 
@@ -167,7 +169,7 @@ class ClassBlockFactor:
             lam_g = xp.sum(prob.lam * u2[None, None, :], axis=2)  # (d, M)
         else:
             lam_g = xp.broadcast_to(xp.sum(prob.lam * u2[None, :], axis=1)[None, :], (d, M))
-        gauge_b = _GAUGE_WEIGHT if prob.intercept else 1.0
+        gauge_b = GAUGE_WEIGHT if prob.intercept else 1.0
         return 1.0 / xp.concat([lam_g, xp.full((1, M), gauge_b, dtype=lam_g.dtype)], axis=0)
 
     def at_penalty(self, prob: Problem) -> ClassBlockFactor:

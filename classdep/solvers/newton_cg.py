@@ -26,9 +26,12 @@ import numpy as np
 
 from ..backend import eigh, to_numpy
 from .chunked import cast_features, weighted_gram
+from .class_blocks import curvature_rows
 from .driver import State
+from .kronecker import curvature
 from .newton import ClassBlockFactor, HessianFactor
-from .objective import _GAUGE_WEIGHT, Problem, curvature, curvature_rows, hessp
+from .objective import hessp
+from .problem import GAUGE_WEIGHT, Problem
 
 __all__ = ["NewtonCG"]
 
@@ -163,7 +166,7 @@ class NewtonCG:
         Bb = B if prob.intercept else xp.ones_like(B) * eye
         u = prob.gauge
         if u is not None:
-            Bb = Bb + _GAUGE_WEIGHT * u[:, None] * u[None, :]
+            Bb = Bb + GAUGE_WEIGHT * u[:, None] * u[None, :]
         # A tiny ridge keeps a class that no member predicts (p ≈ 0) from a zero pivot.
         tr = xp.sum(xp.linalg.diagonal(Bb), axis=1) / K
         Bb = Bb + (1e-10 * tr + xp.finfo(B.dtype).smallest_normal)[:, None, None] * eye

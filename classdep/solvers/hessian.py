@@ -1,0 +1,130 @@
+"""The exact Hessian of the objective in (W, b), member by member.
+
+For the multinomial family it couples every pair of classes: ``(d+1) K`` square per
+member, ``sum_i x~_i x~_i^T ⊗ omega_i D (diag p_i - p_i p_i^T) D`` plus the penalty and
+the gauge term (``x~_i = (x_i, 1)``); for OvA and the gaussian family the classes
+decouple into ``K`` blocks of ``(d+1)`` square.  Exact Newton factors it every
+iteration; the truncated-Newton solver factors an approximation of it, summed in
+float32 over curvature-sampled rows, as its preconditioner.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..backend import to_numpy
+from .chunked import ChunkedFeatures, row_blocks, take_rows
+from .curvature import curvature_trace, curvature_weights
+from .problem import GAUGE_WEIGHT, Problem, penalty_diagonal
+
+__all__ = ["hessian_blocks"]
+
+
+def _sampled_rows(xp, v, idx, factor):
+    """Rows ``idx`` of ``v`` scaled by their sampling ``factor`` (all rows when idx is None)."""
+    if idx is None:
+        return v
+    v = xp.take(v, idx, axis=0)
+    return v * (factor if v.ndim == 1 else factor[:, None])
+
+
+def hessian_blocks(prob: Problem, P, *, work_dtype=None, max_rows: int | None = None, seed: int = 0):
+    """The Hessian in (W, b) for every member.
+
+    Returns ``(H, per_class)``.  For the multinomial family ``H`` has shape
+    (M, (d+1)K, (d+1)K), rows ordered (feature-or-intercept, class).  For OvA the
+    classes decouple and ``H`` has shape (M, K, d+1, d+1), one block per class.
+
+    Cost: ``2 n (d+1)^2 (K^2 + K)`` flops per member (multinomial: one product of size
+    n x (d+1)K for the rank-one parts, K of size (d+1)^2 for the diagonal ones),
+    ``2 n (d+1)^2 K`` (OvA).  For a preconditioner, ``work_dtype``
+    (e.g. float32) runs the products in lower precision and ``max_rows`` replaces the
+    sum over samples by an unbiased one over ``max_rows`` samples drawn with
+    probability proportional to their curvature ``omega_i tr(A_i)`` (sub-sampled Newton
+    with non-uniform sampling, Xu et al. 2016): at small lambda most samples are
+    classified confidently and carry almost no curvature.  The penalty is added
+    exactly, so the result stays positive definite.  It is in the problem's dtype.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from classdep.solvers.prepare import prepare, initial_point
+    >>> from classdep.solvers.objective import evaluate
+    >>> rng = np.random.default_rng(0)
+    >>> pp = prepare(rng.normal(size=(40, 3)), rng.integers(0, 3, 40), 3, device="cpu")
+    >>> W, b = initial_point(pp)
+    >>> P = evaluate(pp.prob, pp.prob.matmul_x(W) + b[None], W, b).P
+    >>> H, per_class = hessian_blocks(pp.prob, P)
+    >>> H.shape, per_class
+    ((1, 12, 12), False)
+    """
+    xp = prob.xp
+    n, d, K, M = prob.n, prob.d, prob.K, prob.M
+    dt = prob.X.dtype
+    wdt = dt if work_dtype is None else work_dtype
+    D1 = d + 1
+    diag, q = curvature_weights(prob, P)
+    tr = curvature_trace(prob, P)  # (n, M)
+    eyeD = xp.eye(D1, dtype=dt)
+    Hs = []
+    rng = np.random.default_rng(seed)
+    # an in-memory X with its column of ones, built once for every member; a chunked X
+    # is read (and extended) chunk by chunk for each member instead
+    full = None if isinstance(prob.X, ChunkedFeatures) else [
+        (0, n, xp.astype(xp.concat([prob.X, xp.ones((n, 1), dtype=dt)], axis=1), wdt))]
+    for m in range(M):
+        if max_rows is not None and max_rows < n:
+            p = to_numpy(tr[:, m]).astype(np.float64)
+            p = p / p.sum()
+            draw = np.bincount(rng.choice(n, size=max_rows, p=p), minlength=n)
+            sel = np.nonzero(draw)[0]
+            # each draw of row i stands for (1 / (max_rows p_i)) of its curvature
+            idx = xp.asarray(sel)
+            factor = xp.asarray(draw[sel] / (max_rows * p[sel]), dtype=dt)
+            Xs = take_rows(xp, prob.X, idx)
+            Xs = xp.astype(xp.concat([Xs, xp.ones((Xs.shape[0], 1), dtype=dt)], axis=1), wdt)
+            dms = _sampled_rows(xp, diag[:, m, :], idx, factor)
+            qms = None if q is None else xp.take(q[:, m, :], idx, axis=0) * xp.sqrt(factor)[:, None]
+            parts = [(Xs, dms, qms)]
+        else:
+            blocks = full if full is not None else (
+                (a, b, xp.astype(xp.concat([Xc, xp.ones((b - a, 1), dtype=dt)], axis=1), wdt))
+                for a, b, Xc in row_blocks(prob.X))
+            parts = ((Xw, diag[a:b, m, :], None if q is None else q[a:b, m, :]) for a, b, Xw in blocks)
+        Hm = None
+        for Xw, dm, qm in parts:
+            dm = xp.astype(dm, wdt)
+            if q is None:
+                part = xp.stack([Xw.T @ (Xw * dm[:, k][:, None]) for k in range(K)])
+            else:
+                # sum_i x~_i x~_i^T ⊗ (diag(c_i p_i) - q_i q_i^T) with q_i = sqrt(c_i) p_i:
+                # the rank-one parts are one product F^T F (F = x~ ⊗ q, rows scaled by the
+                # sampling factor's square root), the diagonal parts K products of size (d+1)^2.
+                F = xp.reshape(Xw[:, :, None] * xp.astype(qm, wdt)[:, None, :], (Xw.shape[0], D1 * K))
+                part = xp.reshape(-(F.T @ F), (D1, K, D1, K))
+                for k in range(K):
+                    part[:, k, :, k] = part[:, k, :, k] + Xw.T @ (Xw * dm[:, k][:, None])
+            Hm = part if Hm is None else Hm + part
+        if q is None:
+            Hm = xp.astype(Hm, dt)
+            Hm = Hm + xp.permute_dims(penalty_diagonal(prob, m), (1, 0))[:, :, None] * eyeD[None, ...]
+            if not prob.intercept:
+                Hm[:, d, :] = 0.0
+                Hm[:, :, d] = 0.0
+                Hm[:, d, d] = 1.0
+            Hs.append(Hm)
+            continue
+        Hm = xp.astype(Hm, dt)
+        Hm = xp.reshape(Hm, (D1 * K, D1 * K))
+        pen = xp.reshape(penalty_diagonal(prob, m), (D1 * K,))
+        Hm = Hm + pen[:, None] * xp.eye(D1 * K, dtype=dt)
+        if prob.intercept:
+            g = xp.concat([xp.zeros(d * K, dtype=dt), prob.gauge])
+            Hm = Hm + GAUGE_WEIGHT * g[:, None] * g[None, :]
+        else:
+            Hm[d * K:, :] = 0.0
+            Hm[:, d * K:] = 0.0
+            Hm = Hm + xp.concat([xp.zeros(d * K, dtype=dt), xp.ones(K, dtype=dt)])[:, None] * xp.eye(
+                D1 * K, dtype=dt)
+        Hs.append(Hm)
+    return xp.stack(Hs), q is None
