@@ -62,8 +62,9 @@ class Table:
 
     def html(self) -> str:
         def para(lines):
-            text = "<br>".join(html.escape(s) for s in lines if s != "")
-            return f"<p>{text}</p>" if text else ""
+            # <pre>: R's prints align columns with spaces, which HTML would collapse
+            text = "\n".join(html.escape(s) for s in lines).strip("\n")
+            return f"<pre>{text}</pre>" if text else ""
 
         parts = [para(self.head)]
         if self.rows:
@@ -93,16 +94,19 @@ class Result:
 
     _groups: ClassVar[tuple[str | None, ...]] = ("data",)
     _optional: ClassVar[tuple[str, ...]] = ()
+    #: which of ``_groups`` is :attr:`data` (the first group carries the file's stamp, and
+    #: a result keeps the group order of the files it wrote before, so they still read)
+    _main: ClassVar[int] = 0
 
     # --- hooks ------------------------------------------------------------------------
     def _datasets(self) -> dict[str | None, xr.Dataset | None]:
         """The datasets to write, keyed by the names in ``_groups``."""
-        return {self._groups[0]: self.data}
+        return {self._groups[self._main]: self.data}
 
     @classmethod
     def _from_groups(cls, groups: dict[str | None, xr.Dataset | None]) -> Result:
         """Rebuild the result from the datasets read back (keys as in ``_groups``)."""
-        return cls(groups[cls._groups[0]])  # type: ignore[call-arg]
+        return cls(groups[cls._groups[cls._main]])  # type: ignore[call-arg]
 
     def _table(self) -> Table:
         """What ``print`` and the notebook show."""
@@ -112,7 +116,14 @@ class Result:
     @property
     def data(self) -> xr.Dataset:
         """The result's main dataset."""
-        return self._datasets()[self._groups[0]]
+        if "_main_data" in self.__dict__:
+            return self.__dict__["_main_data"]
+        return self._datasets()[self._groups[self._main]]
+
+    @data.setter
+    def data(self, value: xr.Dataset) -> None:
+        # a subclass whose main dataset is a field named ``data`` (a dataclass) sets it here
+        self.__dict__["_main_data"] = value
 
     def __repr__(self) -> str:
         return "\n".join(self._table().lines())

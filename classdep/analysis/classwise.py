@@ -22,9 +22,9 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from ..persist import read_groups, write_groups
+from ..result import Result, Table, fmt
 from ..rtable import format_table
-from ..sweep import CVGlmnet
+from ..sweep import CVGlmnet, CVGrid
 from ..validation import check_choice
 
 __all__ = ["Classwise", "classwise", "MEASURES"]
@@ -81,7 +81,7 @@ def _regret(cur, glob, lam, larger, cur_eval=None):
 
 
 @dataclass(repr=False)
-class Classwise:
+class Classwise(Result):
     """Class-wise optima and regret: ``table`` over ``class``, ``curves`` over (lambda, class).
 
     ``cv`` is the :class:`~classdep.CVGlmnet` the result was computed from, kept (not
@@ -103,56 +103,79 @@ class Classwise:
     @property
     def lambda_opt(self) -> xr.DataArray:
         """Each class's optimal lambda, a DataArray over ``class``: pass it to ``glmnet(lambda_=...)``."""
+        if "lambda_opt" not in self.table:
+            raise AttributeError(f"these optima are over {self.table.attrs['over']!r}: see "
+                                 f"table['{self.table.attrs['over']}_opt'].")
         return self.table["lambda_opt"]
 
     @property
     def regret(self) -> xr.DataArray:
         return self.table["regret"]
 
-    def to_netcdf(self, path) -> None:
-        """Write the table and the curves to one netCDF file."""
-        curves = xr.Dataset({"curve": self.curves}, attrs={"classdep_object": "Classwise"})
-        write_groups(path, {"curves": curves, "table": self.table})
+    _groups = ("curves", "table")
+    _main = 1
+
+    def _datasets(self) -> dict[str, xr.Dataset]:
+        return {"curves": xr.Dataset({"curve": self.curves}), "table": self.table}
 
     @classmethod
-    def from_netcdf(cls, path) -> Classwise:
-        """Read a result written by :meth:`to_netcdf` (without the sweep: ``confint`` needs ``cv``)."""
-        g = read_groups(path, ["curves", "table"], "Classwise")
+    def _from_groups(cls, g) -> Classwise:
+        # read back without the sweep: confint needs cv
         return cls(g["table"], g["curves"]["curve"].rename(g["table"].attrs["measure"]))
 
-    def __repr__(self) -> str:
+    def _table(self) -> Table:
         t = self.table
         a = t.attrs
+        if "grid_dim" in a:
+            return self._table_per_level()
+        axis = a.get("over", "lambda")
         order = np.argsort(-t["regret"].values)
-        head = ("class", "lambda_opt", "at_opt", "at_global", "regret", "rel_regret")
-        rows = [head]
+        rows = [("class", f"{axis}_opt", "at_opt", "at_global", "regret", "rel_regret")]
         for k in order:
-            rows.append((str(t["class"].values[k]), f"{t['lambda_opt'].values[k]:.3g}",
+            rows.append((str(t["class"].values[k]), fmt(t[f"{axis}_opt"].values[k], 3),
                          f"{t['at_opt'].values[k]:.4g}", f"{t['at_global'].values[k]:.4g}",
                          f"{t['regret'].values[k]:.4g}", f"{t['rel_regret'].values[k]:.3g}"))
-        lines = [f"Class-wise optima (measure: {a['measure']}; {t.sizes['class']} classes, "
-                 f"{a['nfolds']} folds)", ""]
-        lines += format_table(rows)
-        lines += ["", f"Global optimum: lambda = {a['lambda_global']:.4g}",
-                  f"Total regret G: {a['total_regret']:.4g} (plug-in)"
-                  + (f", {a['total_regret_crossfit']:.4g} (cross-fitted)"
-                     if np.isfinite(a.get("total_regret_crossfit", np.nan)) else ""),
-                  f"Prior-weighted regret: {a['prior_weighted_regret']:.4g};  worst-class gain: "
-                  f"{a['worst_class_gain']:.4g}"]
+        at = f" at lambda = {a['lambda']:.4g}" if axis != "lambda" else ""
+        where = f" over {axis}{at}" if axis != "lambda" else ""
+        head = [f"Class-wise optima{where} (measure: {a['measure']}; {t.sizes['class']} classes, "
+                f"{a['nfolds']} folds)", ""]
+        lines = [f"Global optimum: {axis} = {fmt(a[f'{axis}_global'])}",
+                 f"Total regret G: {a['total_regret']:.4g} (plug-in)"
+                 + (f", {a['total_regret_crossfit']:.4g} (cross-fitted)"
+                    if np.isfinite(a.get("total_regret_crossfit", np.nan)) else ""),
+                 f"Prior-weighted regret: {a['prior_weighted_regret']:.4g};  worst-class gain: "
+                 f"{a['worst_class_gain']:.4g}"]
         if np.isfinite(a.get("null_mean", np.nan)):
             lines.append(f"Noise-only null of G ({a['null_reps']} label permutations): mean "
                          f"{a['null_mean']:.4g}, 95% quantile {a['null_q95']:.4g}")
-        return "\n".join(lines)
+        return Table(head, rows, [""] + lines)
+
+    def _table_per_level(self) -> Table:
+        t = self.table
+        a = t.attrs
+        dim = a["grid_dim"]
+        levels = [fmt(v) for v in t[dim].values]
+        head = [f"Class-wise optima per {dim} level (measure: {a['measure']}; {t.sizes['class']} classes, "
+                f"{a['nfolds']} folds)", "", "lambda_opt:"]
+        rows = [("class", *levels)]
+        for k, c in enumerate(t["class"].values):
+            rows.append((str(c), *(fmt(v, 3) for v in t["lambda_opt"].values[:, k])))
+        per = [(dim, "lambda_global", "G", "G_crossfit", "null_q95")]
+        for i, lev in enumerate(levels):
+            per.append((lev, *(fmt(float(t[v].values[i])) for v in
+                               ("lambda_global", "total_regret", "total_regret_crossfit", "null_q95"))))
+        return Table(head, rows, ["", "Per level:"] + format_table(per))
 
 
-def classwise(cv: CVGlmnet, measure: str = "deviance", debias: str | None = "crossfit",
-              null: int = 200, seed: int = 0) -> Classwise:
-    """Each class's optimal lambda, its value at the global optimum, and the regret.
+def classwise(cv: CVGlmnet | CVGrid, measure: str = "deviance", debias: str | None = "crossfit",
+              null: int = 200, seed: int = 0, over: str = "lambda", s: float | None = None) -> Classwise:
+    """Each class's optimal lambda (or grid level), its value at the global optimum, and the regret.
 
     Parameters
     ----------
-    cv : CVGlmnet
-        From :func:`classdep.cv_glmnet`.
+    cv : CVGlmnet or CVGrid
+        From :func:`classdep.cv_glmnet`: one cross-validated path, or a grid of them
+        (augmentation strengths, feature sets, repeats).
     measure : {"deviance", "recall", "precision", "ova_accuracy", "ova_deviance"}
         The per-class curve: out-of-fold, pooled over folds.  The global optimum
         minimizes the total deviance (deviance measures) or maximizes accuracy (recall)
@@ -163,12 +186,22 @@ def classwise(cv: CVGlmnet, measure: str = "deviance", debias: str | None = "cro
         Label permutations for the noise-only null of ``G`` (0 skips it; needs
         ``cv.oof``, and the deviance or recall measure).
     seed : int
+    over : str
+        The hyperparameter axis along which the optima are sought.  ``"lambda"``: along
+        the path; on a grid, for every level apart (the table gains the grid's dim).
+        The grid's dim (``"augment"``): each class's best level at one lambda ``s``;
+        ties go to the first level.
+    s : float, optional
+        The lambda at which levels are compared when ``over`` is the grid's dim (the
+        nearest grid value); default: the lambda of the joint optimum of the global
+        criterion over (level, lambda).
 
     Returns
     -------
     Classwise
-        ``table`` over ``class``: ``lambda_opt``, ``at_opt``, ``at_global``, ``regret``,
-        ``rel_regret`` (and ``regret_crossfit``); totals and the null in ``attrs``.
+        ``table`` over ``class``: ``lambda_opt`` (``<dim>_opt`` over a grid's dim),
+        ``at_opt``, ``at_global``, ``regret``, ``rel_regret`` (and ``regret_crossfit``);
+        totals and the null in ``attrs`` (per level, variables over the grid's dim).
 
     Examples
     --------
@@ -178,43 +211,63 @@ def classwise(cv: CVGlmnet, measure: str = "deviance", debias: str | None = "cro
     >>> cw.table["regret"].dims
     ('class',)
     """
-    if not isinstance(cv, CVGlmnet):
-        raise TypeError(f"classwise() needs the result of cv_glmnet(); got {type(cv).__name__}. "
-                        "A glmnet() fit has no held-out scores: run cv_glmnet() on the same data.")
     check_choice(measure, tuple(MEASURES), "measure")
     if debias not in (None, "crossfit"):
         raise ValueError(f"debias={debias!r} is not one of None, 'crossfit'.")
     if int(null) != null or null < 0:
         raise ValueError(f"null={null!r} must be a non-negative integer (0 skips the null).")
+    opts = dict(measure=measure, debias=debias, null=null, seed=seed)
+    if isinstance(cv, CVGrid):
+        if over == "lambda":
+            return _per_level(cv, opts)
+        if over != cv.dim:
+            raise ValueError(f"over={over!r}: this grid's axes are 'lambda' and {cv.dim!r}.")
+        if cv.dim == "repeat":
+            raise ValueError("over='repeat': repeats are other fold draws, not a hyperparameter; "
+                             "use over='lambda' (per repeat).")
+        return _over_levels(cv, s, opts)
+    if not isinstance(cv, CVGlmnet):
+        raise TypeError(f"classwise() needs the result of cv_glmnet(); got {type(cv).__name__}. "
+                        "A glmnet() fit has no held-out scores: run cv_glmnet() on the same data.")
+    if over != "lambda":
+        raise ValueError(f"over={over!r}: a single path has one axis, 'lambda'.")
+    out = _optima(cv.results, cv.oof, "lambda", opts)
+    out.cv = cv
+    return out
+
+
+def _optima(res: xr.Dataset, oof: xr.Dataset | None, axis: str, opts: dict) -> Classwise:
+    """Class-wise optima along ``axis``, the first dim of ``res`` (and of ``oof``'s curves)."""
+    measure = opts["measure"]
     larger = MEASURES[measure]
-    res = cv.results
-    lam = res["lambda"].values
+    grid = res[axis].values
     cur, glob = _curves(res, measure)
-    reg, j_glob, j_cls = _regret(cur, glob, lam, larger)
+    reg, j_glob, j_cls = _regret(cur, glob, grid, larger)
     K = cur.shape[1]
     at_o = cur[j_cls, np.arange(K)]
     at_g = cur[j_glob]
     # relative regret: 0 where there is no regret (a class with recall 0 everywhere has
     # at_opt = 0, and 0/0 would put an unflagged NaN in the table), inf where the optimum
-    # is 0 but the shared lambda is worse
+    # is 0 but the shared value is worse
     with np.errstate(divide="ignore", invalid="ignore"):
         rel = np.where(reg == 0, 0.0, reg / np.abs(at_o))
     n_c = res["n"].sum("fold").values[0]
     prior = n_c / n_c.sum()
     table = xr.Dataset(
-        {"lambda_opt": ("class", lam[j_cls]), "at_opt": ("class", at_o), "at_global": ("class", at_g),
+        {f"{axis}_opt": ("class", grid[j_cls]), "at_opt": ("class", at_o), "at_global": ("class", at_g),
          "regret": ("class", reg), "rel_regret": ("class", rel),
          "index_opt": ("class", j_cls), "n": ("class", n_c)},
         coords={"class": res["class"].values},
     )
     worst_g = np.nanmax(at_g) if not larger else np.nanmin(at_g)
     worst_o = np.nanmax(at_o) if not larger else np.nanmin(at_o)
-    attrs = dict(measure=measure, nfolds=res.sizes["fold"], lambda_global=float(lam[j_glob]),
-                 index_global=j_glob, total_regret=float(np.nansum(reg)),
+    attrs = dict(measure=measure, nfolds=res.sizes["fold"], over=axis,
+                 **{f"{axis}_global": _item(grid[j_glob])}, index_global=j_glob,
+                 total_regret=float(np.nansum(reg)),
                  prior_weighted_regret=float(np.nansum(prior * reg)),
                  worst_class_gain=float(abs(worst_o - worst_g)),
                  total_regret_crossfit=np.nan, null_mean=np.nan, null_q95=np.nan, null_reps=0)
-    if debias == "crossfit":
+    if opts["debias"] == "crossfit":
         nf = res.sizes["fold"]
         if nf < 2:
             raise ValueError("cross-fitting needs at least two folds.")
@@ -222,25 +275,101 @@ def classwise(cv: CVGlmnet, measure: str = "deviance", debias: str | None = "cro
         B = np.arange(1, nf, 2)
         cA, gA = _curves(res, measure, A)
         cB, gB = _curves(res, measure, B)
-        rAB, _, _ = _regret(cA, gA, lam, larger, cur_eval=cB)
-        rBA, _, _ = _regret(cB, gB, lam, larger, cur_eval=cA)
+        rAB, _, _ = _regret(cA, gA, grid, larger, cur_eval=cB)
+        rBA, _, _ = _regret(cB, gB, grid, larger, cur_eval=cA)
         if measure in ("deviance", "ova_deviance"):
             cf = rAB + rBA  # each half scores half of the samples: add to compare with G
         else:
             cf = 0.5 * (rAB + rBA)
         table["regret_crossfit"] = ("class", cf)
         attrs["total_regret_crossfit"] = float(np.nansum(cf))
-    if null and cv.oof is not None and measure in ("deviance", "recall"):
-        attrs.update(_null(cv, measure, lam, larger, null, seed))
+    if opts["null"] and oof is not None and measure in ("deviance", "recall"):
+        attrs.update(_null(oof, K, measure, grid, larger, opts["null"], opts["seed"]))
     table.attrs = attrs
-    curves = xr.DataArray(cur, dims=("lambda", "class"),
-                          coords={"lambda": lam, "class": res["class"].values}, name=measure)
-    return Classwise(table, curves, cv)
+    curves = xr.DataArray(cur, dims=(axis, "class"),
+                          coords={axis: grid, "class": res["class"].values}, name=measure)
+    return Classwise(table, curves)
 
 
-def _null(cv: CVGlmnet, measure, lam, larger, reps, seed) -> dict:
+def _item(v):
+    """A coordinate value as a plain Python scalar for attrs (netCDF keeps numbers and text)."""
+    v = np.asarray(v).item()
+    return v if isinstance(v, int | float) else str(v)
+
+
+def _per_level(grid: CVGrid, opts: dict) -> Classwise:
+    """``classwise`` of every level apart, stacked along the grid's dim."""
+    dim = grid.dim
+    parts = [classwise(grid[i], **opts) for i in range(len(grid))]
+    coord = {dim: np.asarray(grid.augment)}
+    # per-level totals live in attrs of each part: they become variables over the dim
+    scalars = [k for k, v in parts[0].table.attrs.items()
+               if isinstance(v, int | float | np.integer | np.floating) and k not in ("nfolds",)]
+    tables = []
+    for p in parts:
+        t = p.table.copy()
+        for k in scalars:
+            t[k] = p.table.attrs[k]
+        t.attrs = {}
+        tables.append(t)
+    table = xr.concat(tables, dim=dim, coords="minimal", compat="override").assign_coords(coord)
+    table.attrs = dict(measure=opts["measure"], nfolds=parts[0].table.attrs["nfolds"], over="lambda",
+                       grid_dim=dim)
+    curves = xr.concat([p.curves for p in parts], dim=dim, coords="minimal",
+                       compat="override").assign_coords(coord)
+    return Classwise(table, curves, grid)
+
+
+def _level_data(grid: CVGrid, j: int) -> tuple[xr.Dataset, xr.Dataset | None]:
+    """The grid's results and out-of-fold data at lambda index ``j``, levels first."""
+    dim = grid.dim
+    coord = {dim: np.asarray(grid.augment)}
+    res = xr.concat([_bare(grid[i].results.isel({"lambda": j})) for i in range(len(grid))], dim=dim,
+                    coords="minimal", compat="override").assign_coords(coord)
+    oofs = [grid[i].oof for i in range(len(grid))]
+    if any(o is None for o in oofs):
+        return res, None
+    y0, f0 = oofs[0]["y"].values, oofs[0]["fold"].values
+    if any(not (np.array_equal(o["y"].values, y0) and np.array_equal(o["fold"].values, f0)) for o in oofs):
+        raise ValueError(f"the grid's levels hold other samples or folds, so classes cannot be compared "
+                         f"across {dim!r} sample by sample; pass the same samples and foldid to every level.")
+    oof = xr.concat([o[["loss", "pred"]].isel({"lambda": j}) for o in oofs], dim=dim,
+                    coords="minimal", compat="override").assign_coords(coord)
+    oof = oof.assign(y=oofs[0]["y"], fold=oofs[0]["fold"], weight=oofs[0]["weight"])
+    return res, oof
+
+
+def _bare(ds: xr.Dataset) -> xr.Dataset:
+    """``ds`` without its attrs (each level's settings differ; the stack keeps none)."""
+    ds = ds.copy(deep=False)
+    ds.attrs = {}
+    return ds
+
+
+def _over_levels(grid: CVGrid, s: float | None, opts: dict) -> Classwise:
+    """Each class's best level of the grid at one lambda."""
+    measure = opts["measure"]
+    lam = grid[0].lambda_
+    if any(not np.array_equal(grid[i].lambda_, lam) for i in range(len(grid))):
+        raise ValueError("the grid's levels have different lambda grids: pass one lambda_ to cv_glmnet.")
+    if s is None:
+        glob = np.stack([_curves(grid[i].results, measure)[1] for i in range(len(grid))])  # (A, L)
+        c = -glob if MEASURES[measure] else glob
+        c = np.where(np.isnan(c), np.inf, c)
+        # ties: the largest lambda (first on the path)
+        j = int(np.nonzero((c == c.min()).any(axis=0))[0][0])
+    else:
+        j = int(np.argmin(np.abs(np.log(lam) - np.log(float(s)))))
+    res, oof = _level_data(grid, j)
+    out = _optima(res, oof, grid.dim, opts)
+    out.table.attrs["lambda"] = float(lam[j])
+    out.curves = out.curves.assign_coords({"lambda": float(lam[j])})
+    out.cv = grid
+    return out
+
+
+def _null(oof: xr.Dataset, K: int, measure, grid, larger, reps, seed) -> dict:
     """Regret of curves whose classes differ only by selection noise."""
-    oof = cv.oof
     y = oof["y"].values
     fold = oof["fold"].values
     w = oof["weight"].values
@@ -248,7 +377,6 @@ def _null(cv: CVGlmnet, measure, lam, larger, reps, seed) -> dict:
         S = 2.0 * oof["loss"].values * w  # (L, n): each sample's deviance curve
     else:
         S = (oof["pred"].values == y[None, :]).astype(float) * w
-    K = cv.results.sizes["class"]
     rng = np.random.default_rng(seed)
     out = np.empty(reps)
     for r in range(reps):
@@ -264,6 +392,6 @@ def _null(cv: CVGlmnet, measure, lam, larger, reps, seed) -> dict:
             glob = (S.sum(axis=1)) / w.sum()
         else:
             glob = cur.sum(axis=1)
-        reg, _, _ = _regret(cur, glob, lam, larger)
+        reg, _, _ = _regret(cur, glob, grid, larger)
         out[r] = np.nansum(reg)
     return dict(null_mean=float(out.mean()), null_q95=float(np.quantile(out, 0.95)), null_reps=int(reps))
