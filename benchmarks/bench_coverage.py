@@ -19,8 +19,9 @@ replicates each:
 * ``confset``: ``confset(cv)``, the grid lambdas not rejected as the optimum; its "width"
   is the span from its smallest to its largest kept lambda.
 
-Truth (REFERENCES.md section 6): the argmin of the population curve averaged over
-training sets.  Each training set's full-data path is fitted on a grid twice as fine
+Truth: the argmin of the population curve averaged over training sets, the optimum that
+inference on a grid argmin targets (Hall & Miller 2009, arXiv:0911.3749; Lei 2020,
+arXiv:1703.07904).  Each training set's full-data path is fitted on a grid twice as fine
 (49 lambdas, containing the 25) and its per-class test deviance (per test sample) is
 averaged over the training sets.  The *grid* optimum of class ``c`` is the argmin of that
 average over the 25 grid lambdas (the target of the grid argmin, the m-out-of-n bootstrap
