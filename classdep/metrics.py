@@ -15,9 +15,10 @@ exactly as if all out-of-fold samples had been scored at once.
 **Definitions.**  Test set of N samples (weighted: N = sum of weights), n_c of them of class c,
 predicted probabilities p_ic, predicted class yhat_i = argmax_k p_ik (the first
 maximum on ties).  TP_c, FN_c, FP_c are (weighted) counts of samples with
-y = c and yhat = c, y = c and yhat != c, y != c and yhat = c.  Sources and
-conventions are those of ``REFERENCES.md`` section 1; [Bitterwolf] is Bitterwolf
-et al. 2022, "Classifiers should do well even on their worst classes" (ICML
+y = c and yhat = c, y = c and yhat != c, y != c and yhat = c.  The conventions
+(per-class accuracy is recall, precision is 1 for a class never predicted, the
+worst-class measures) are those of [Bitterwolf]: Bitterwolf et al. 2022,
+"Classifiers should do well even on their worst classes" (ICML
 "Shift happens" workshop; metrics as implemented in the public repository
 shift-happens-benchmark/icml-2022, ``shifthappens/tasks/worst_case/``).
 

@@ -2,11 +2,12 @@
 
 For a per-class loss curve ``L_c(lambda)`` (out-of-fold, pooled over folds) the class's
 optimum is ``lambda*_c = argmin L_c``, the global optimum ``lambda* = argmin sum_c L_c``,
-and the regret ``G_c = L_c(lambda*) - L_c(lambda*_c) >= 0`` (REFERENCES.md §1).
+and the regret ``G_c = L_c(lambda*) - L_c(lambda*_c) >= 0``: the per-class curves of
+Balestriero, Bottou & LeCun 2022, read at their own minima.
 ``G = sum_c G_c`` bounds what picking one grid model per class could gain.
 
 The plug-in ``G`` is biased upward: the minimum of a noisy curve sits below the curve.
-Two corrections are reported beside it (REFERENCES.md §6):
+Two corrections are reported beside it:
 
 * cross-fitting: choose ``lambda*_c`` and ``lambda*`` on one half of the folds, score on
   the other half, swap, and add;
