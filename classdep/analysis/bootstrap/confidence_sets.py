@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 import xarray as xr
 
-from ...sweep import CVGlmnet
+from ...sweep import CVGlmnet, CVGrid
 from ...validation import check_choice, check_int
 from .estimators import grid_index
-from .replicates import oof_source
 from .resampling import BLOCK, STRATA, block_curves, count_blocks
+from .sources import Losses, check_over, grid_source, oof_source
 
 __all__ = ["confset"]
 
@@ -29,8 +29,9 @@ def _max_studentized(diff: np.ndarray, inv: np.ndarray) -> np.ndarray:
     return np.where(inv > 0, diff * inv, -np.inf).max(axis=-1)
 
 
-def confset(cv: CVGlmnet | xr.Dataset, alpha: float = 0.05, R: int = 1000, strata: str | None = "class",
-            seed=None) -> xr.Dataset:
+def confset(cv: CVGlmnet | CVGrid | xr.Dataset, alpha: float = 0.05, R: int = 1000,
+            strata: str | None = "class", seed=None, *, over: str = "lambda",
+            s: float | None = None) -> xr.Dataset:
     """Confidence sets over the grid: each class's lambdas not rejected as its optimum.
 
     In the spirit of Lei (2020), "Cross-validation with confidence".  For class ``c`` and
@@ -54,7 +55,7 @@ def confset(cv: CVGlmnet | xr.Dataset, alpha: float = 0.05, R: int = 1000, strat
 
     Parameters
     ----------
-    cv : CVGlmnet or xr.Dataset
+    cv : CVGlmnet, CVGrid or xr.Dataset
         As for :func:`boot` (``method="oof"``).
     alpha : float
         Level of each test, in (0, 1).
@@ -62,6 +63,11 @@ def confset(cv: CVGlmnet | xr.Dataset, alpha: float = 0.05, R: int = 1000, strat
         Bootstrap replicates.
     strata : {"class", None}
     seed : int, optional
+    over, s
+        On a :class:`~classdep.CVGrid`, as for :func:`boot`: ``"lambda"`` gives every
+        level's sets (stacked along the grid's dim, the same resamples for every level);
+        the grid's dim gives each class's set of levels not rejected as its best at one
+        lambda ``s``, the variables then named after the dim (``augment_opt``, ...).
 
     Returns
     -------
@@ -84,8 +90,25 @@ def confset(cv: CVGlmnet | xr.Dataset, alpha: float = 0.05, R: int = 1000, strat
     if not 0.0 < float(alpha) < 1.0:
         raise ValueError(f"alpha={alpha!r} must lie strictly between 0 and 1.")
     check_choice(strata, STRATA, "strata")
-    src = oof_source(cv, strata)
-    lam, starts, D = src.lam, src.starts, src.D
+    check_over(cv, over, s)
+    attrs = dict(alpha=float(alpha), R=R, strata=str(strata) if strata else "",
+                 seed=str(seed), method="studentized max-difference bootstrap test (Lei 2020)")
+    if isinstance(cv, CVGrid):
+        ss = np.random.SeedSequence(seed)  # one seed for every level: the same resamples
+        if over == "lambda":
+            parts = [_sets(oof_source(cv[i], strata), float(alpha), R, ss) for i in range(len(cv))]
+            out = xr.concat(parts, dim=cv.dim).assign_coords({cv.dim: np.asarray(cv.augment)})
+            drawn = seed if seed is not None else ss.entropy
+            return out.assign_attrs(attrs, seed=str(drawn), grid_dim=cv.dim)
+        src = grid_source(cv, strata, s)
+        return _sets(src, float(alpha), R, seed).assign_attrs(attrs, over=over, s=src.s)
+    return _sets(oof_source(cv, strata), float(alpha), R, seed).assign_attrs(attrs)
+
+
+def _sets(src: Losses, alpha: float, R: int, seed) -> xr.Dataset:
+    """The confidence sets along ``src.axis`` (variables named after its dim)."""
+    lam, starts, D = src.axis.values, src.starts, src.D
+    key, d = src.axis.key, src.axis.dim
     K, L = starts.size - 1, lam.size
     S0 = block_curves(np.ones(src.n), D, starts)  # (K, L)
     scale = np.stack([_pair_scale(D[starts[k]:starts[k + 1]]) for k in range(K)])  # (K, L, L)
@@ -116,15 +139,13 @@ def confset(cv: CVGlmnet | xr.Dataset, alpha: float = 0.05, R: int = 1000, strat
     lower = np.where(kept, lamK, np.inf).min(axis=1)
     upper = np.where(kept, lamK, -np.inf).max(axis=1)
     lower, upper = np.where(np.isfinite(lower), lower, np.nan), np.where(np.isfinite(upper), upper, np.nan)
-    coords = {"class": src.classes, "lambda": lam, "bound": ["lower", "upper"]}
+    coords = {"class": src.classes, d: lam, "bound": ["lower", "upper"]}
     return xr.Dataset(
-        {"kept": (("class", "lambda"), kept), "pvalue": (("class", "lambda"), p),
-         "lambda_opt": ("class", lam[grid_index(S0, lam)]),
-         "lambda_lower": ("class", lower), "lambda_upper": ("class", upper),
+        {"kept": (("class", d), kept), "pvalue": (("class", d), p),
+         f"{d}_opt": ("class", lam[grid_index(S0, key)]),
+         f"{d}_lower": ("class", lower), f"{d}_upper": ("class", upper),
          "interval": (("class", "bound"), np.column_stack([lower, upper])),
-         "kept_global": ("lambda", pg > alpha), "pvalue_global": ("lambda", pg),
-         "lambda_global": ((), float(lam[grid_index(G0, lam)]))},
+         "kept_global": (d, pg > alpha), "pvalue_global": (d, pg),
+         f"{d}_global": ((), float(lam[grid_index(G0, key)]))},
         coords=coords,
-        attrs=dict(alpha=float(alpha), R=R, strata=str(strata) if strata else "",
-                   seed=str(seed), method="studentized max-difference bootstrap test (Lei 2020)"),
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import xarray as xr
 
 from ...generics import confint
-from ...sweep import CVGlmnet
+from ...sweep import CVGlmnet, CVGrid
 from ..classwise import Classwise
 from .intervals import BootCI, boot_ci
 from .replicates import Boot, boot
@@ -31,6 +31,12 @@ def _(cv: CVGlmnet, conf: float = 0.95, type: str = "perc", **kwargs) -> xr.Data
 
 
 @confint.register
+def _(grid: CVGrid, conf: float = 0.95, type: str = "perc", **kwargs) -> xr.DataArray:  # noqa: A002
+    """Intervals of a grid's class-wise optima, per level or over its levels (``boot(grid, **kwargs)``)."""
+    return boot_ci(boot(grid, **kwargs), conf=conf, type=type).ci
+
+
+@confint.register
 def _(cw: Classwise, conf: float = 0.95, type: str = "perc", **kwargs) -> xr.DataArray:  # noqa: A002
     """Intervals for every class's optimum of ``cw``: ``boot_ci(boot(cw.cv, **kwargs), conf, type).ci``.
 
@@ -45,4 +51,7 @@ def _(cw: Classwise, conf: float = 0.95, type: str = "perc", **kwargs) -> xr.Dat
         raise ValueError(f"confint(cw) bootstraps the per-class deviance optimum; cw was computed with "
                          f"measure={measure!r}, whose optima it would not match. Use "
                          "classwise(cv, measure='deviance').")
+    a = cw.table.attrs
+    if a.get("over", "lambda") != "lambda":  # optima over a grid's levels at the lambda they were read at
+        kwargs = dict(kwargs, over=a["over"], s=a["lambda"])
     return boot_ci(boot(cw.cv, **kwargs), conf=conf, type=type).ci

@@ -6,15 +6,16 @@ import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from types import SimpleNamespace
+from typing import ClassVar
 
 import numpy as np
 import xarray as xr
 from scipy.special import ndtri
 
-from ...rtable import format_table
+from ...result import Result, Table, fmt
 from ...validation import check_choice
 from .estimators import statistic_values
-from .replicates import Boot, BootWarning
+from .replicates import Boot, BootWarning, FlushTable
 from .resampling import BLOCK, block_curves
 
 __all__ = ["ATOM_SHARE", "TYPES", "BootCI", "boot_ci"]
@@ -24,20 +25,22 @@ ATOM_SHARE = 0.05  # share of replicates equal to the original value above which
 
 
 @dataclass(repr=False)
-class BootCI:
+class BootCI(Result):
     """Bootstrap confidence intervals, R's ``bootci`` object.
 
     Attributes
     ----------
     ci : xr.DataArray
         Dims (``class``, ``bound``), ``bound`` = lower, upper; in the statistic's units
-        (lambda for ``lambda_opt``).  Settings in ``ci.attrs``.
+        (lambda for ``lambda_opt``).  Settings in ``ci.attrs``.  Per level of a grid the
+        grid's dim comes first (``ci.attrs["grid_dim"]``).
     t0 : xr.DataArray
         The statistic on the original data (``class``).
     ci_global : xr.DataArray or None
         Interval (``bound``) of the global optimum (``lambda_opt``) or of the total regret
         ``G`` (``regret``).
     t0_global : xr.DataArray or None
+
     Examples
     --------
     >>> import classdep as cd
@@ -52,28 +55,53 @@ class BootCI:
     ci_global: xr.DataArray | None = None
     t0_global: xr.DataArray | None = None
 
-    def __repr__(self) -> str:
+    _groups: ClassVar[tuple[str | None, ...]] = (None,)
+
+    def _datasets(self) -> dict[str | None, xr.Dataset]:
+        ds = xr.Dataset({"ci": self.ci, "t0": self.t0}, attrs=dict(self.ci.attrs))
+        if self.ci_global is not None:
+            ds["ci_global"], ds["t0_global"] = self.ci_global, self.t0_global
+        return {None: ds}
+
+    @classmethod
+    def _from_groups(cls, groups) -> BootCI:
+        ds = groups[None]
+        attrs = {k: v for k, v in ds.attrs.items() if k != "classdep_object"}
+        name, gname = attrs["statistic"], f"{attrs['statistic']}_{attrs['global_name']}"
+        ci = ds["ci"].rename(name).assign_attrs(attrs)
+        cig = ds["ci_global"].rename(gname).assign_attrs(attrs) if "ci_global" in ds else None
+        g0 = ds["t0_global"].rename(gname) if "t0_global" in ds else None
+        return cls(ci, ds["t0"].rename(name), cig, g0)
+
+    def _table(self) -> Table:
         a = self.ci.attrs
         name = TYPES[a["type"]]
         level = f"{100 * a['conf']:g}%"
-        lines = ["BOOTSTRAP CONFIDENCE INTERVAL CALCULATIONS",
-                 f"Based on {a['R']} bootstrap replicates", "", "CALL : ", a["call"], "", "Intervals : ",
-                 f"Statistic: {a['statistic']} (estimator '{a['estimator']}')"]
-        rows = [("Level", "class", "original", name)]
+        head = ["BOOTSTRAP CONFIDENCE INTERVAL CALCULATIONS",
+                f"Based on {a['R']} bootstrap replicates", "", "CALL : ", a["call"], "", "Intervals : ",
+                f"Statistic: {a['statistic']} (estimator '{a['estimator']}')"]
+        if a.get("over", "lambda") != "lambda":
+            head.append(f"(each class's best {a['over']} level at lambda = {a['s']:.4g})")
+        dim = a.get("grid_dim")
+        rows = [("Level", *((dim,) if dim else ()), "class", "original", name)]
 
-        def fmt(lo, hi):
+        def pair(lo, hi):
             return f"({lo:10.4g}, {hi:10.4g} )"
 
-        for k, c in enumerate(self.ci["class"].values):
-            lo, hi = self.ci.values[k]
-            rows.append((level, str(c), f"{self.t0.values[k]:.4g}", fmt(lo, hi)))
-        if self.ci_global is not None:
-            lo, hi = self.ci_global.values
-            rows.append((level, a["global_name"], f"{float(self.t0_global):.4g}", fmt(lo, hi)))
-        lines += format_table(rows)
-        lines.append("Calculations on Transformed Scale;  Intervals on Original Scale" if a["log"]
-                     else "Calculations and Intervals on Original Scale")
-        return "\n".join(lines)
+        levels = self.ci[dim].values if dim else [None]
+        for i, lev in enumerate(levels):
+            at = {dim: i} if dim else {}
+            col = (fmt(lev),) if dim else ()
+            ci, t0 = self.ci.isel(at).values, self.t0.isel(at).values
+            for k, c in enumerate(self.ci["class"].values):
+                rows.append((level, *col, str(c), f"{t0[k]:.4g}", pair(*ci[k])))
+            if self.ci_global is not None:
+                rows.append((level, *col, a["global_name"], f"{float(self.t0_global.isel(at)):.4g}",
+                             pair(*self.ci_global.isel(at).values)))
+        foot = ["Calculations on Transformed Scale;  Intervals on Original Scale" if a["log"]
+                else "Calculations and Intervals on Original Scale"]
+        return FlushTable(head, rows, foot)
+
 
 def _check_bca(b: Boot) -> None:
     """BCa needs the data the replicates were drawn from (for its jackknife) and plain replicates."""
@@ -97,7 +125,7 @@ def _bca_scipy(b: Boot, h: Callable, conf: float, ht: np.ndarray, htg: np.ndarra
 
     src = b._source
     los = src.losses
-    bounds, starts, D, lam = los.bounds, los.starts, los.D, los.lam
+    bounds, starts, D = los.bounds, los.starts, los.D
     nb = bounds.size - 1
 
     def counts_of(a: np.ndarray, ns: int) -> np.ndarray:
@@ -118,7 +146,7 @@ def _bca_scipy(b: Boot, h: Callable, conf: float, ht: np.ndarray, htg: np.ndarra
             curves = np.stack(np.broadcast_arrays(*per), axis=-2)
         else:
             curves = block_curves(counts_of(idx[0], int(bounds[-1])), D, starts)
-        v, g = statistic_values(curves, lam, src.statistic, src.estimator)
+        v, g = statistic_values(curves, los.axis, src.statistic, src.estimator)
         out = h(v) if g is None else np.concatenate([h(v), h(g)[..., None]], axis=-1)
         return np.moveaxis(out, -1, 0)
 
@@ -152,14 +180,14 @@ def _warn_atoms(x: np.ndarray, names: list[str], type_: str, statistic: str, est
                       for n, s in zip(np.asarray(names)[bad], share[bad], strict=True))
     why = {"grid": "a grid argmin is discrete",
            "smooth": "a smoothed optimum clamped to the end of the grid piles up there (extend the grid)"}
-    cause = why.get(estimator, "") if statistic == "lambda_opt" else (
+    cause = why.get(estimator, "") if statistic.endswith("_opt") else (
         "a regret is exactly zero whenever the class's optimum is the global one" if statistic == "regret"
         else "the statistic is discrete")
     warnings.warn(
         f"the bootstrap distribution has atoms: one value takes more than {100 * ATOM_SHARE:g}% of the "
         f"replicates for {which} ({cause}). {TYPES[type_]} intervals are unreliable on such a distribution "
         "(Hall & Miller 2009); for an optimum, use boot(..., estimator='smooth') or 'moon' for intervals, "
-        "or confset() for the set of grid lambdas not rejected as the optimum.", BootWarning, stacklevel=3)
+        "or confset() for the set of grid lambdas not rejected as the optimum.", BootWarning, stacklevel=4)
 
 
 def boot_ci(b: Boot, conf: float = 0.95, type: str = "perc", log: bool | None = None) -> BootCI:  # noqa: A002
@@ -213,6 +241,14 @@ def boot_ci(b: Boot, conf: float = 0.95, type: str = "perc", log: bool | None = 
     if not 0.0 < conf < 1.0:
         raise ValueError(f"conf={conf!r} must lie strictly between 0 and 1 (e.g. 0.95).")
     check_choice(type, tuple(TYPES), "type")
+    dim = b.t.attrs.get("grid_dim")
+    if dim is not None:
+        return _stack([_interval(p, conf, type, log) for p in b.per_level()], dim, b.t0[dim].values)
+    return _interval(b, conf, type, log)
+
+
+def _interval(b: Boot, conf: float, type: str, log: bool | None) -> BootCI:  # noqa: A002
+    """The intervals of one Boot (no grid dim), from checked arguments."""
     a = b.t.attrs
     if type == "bca":
         _check_bca(b)
@@ -236,7 +272,7 @@ def boot_ci(b: Boot, conf: float = 0.95, type: str = "perc", log: bool | None = 
                     a["estimator"])
     alpha = (1.0 - conf) / 2.0
     if type != "norm" and (R + 1) * alpha < 1.0:
-        warnings.warn("extreme order statistics used as endpoints", BootWarning, stacklevel=2)
+        warnings.warn("extreme order statistics used as endpoints", BootWarning, stacklevel=3)
 
     def interval(x: np.ndarray, x0) -> np.ndarray:
         """(…, 2) limits on the transformed scale from replicates x (R, …)."""
@@ -258,7 +294,8 @@ def boot_ci(b: Boot, conf: float = 0.95, type: str = "perc", log: bool | None = 
         lim_g = interval(htg, h0g) if htg is not None else None
     attrs = dict(conf=conf, type=type, R=R, statistic=a["statistic"], estimator=a["estimator"],
                  method=a["method"], log=int(log), global_name=a.get("global_name", "global"),
-                 call=f"boot_ci(b, conf = {conf:g}, type = {type!r})")
+                 call=f"boot_ci(b, conf = {conf:g}, type = {type!r})",
+                 **{k: a[k] for k in ("over", "s") if k in a})
     bound = ["lower", "upper"]
     ci = xr.DataArray(hinv(lim_k), dims=("class", "bound"),
                       coords={"class": b.t0["class"].values, "bound": bound}, name=a["statistic"],
@@ -268,3 +305,17 @@ def boot_ci(b: Boot, conf: float = 0.95, type: str = "perc", log: bool | None = 
         cig = xr.DataArray(hinv(lim_g), dims=("bound",), coords={"bound": bound},
                            name=b.t0_global.name, attrs=attrs)
     return BootCI(ci, b.t0, cig, b.t0_global)
+
+
+def _stack(parts: list[BootCI], dim: str, coord: np.ndarray) -> BootCI:
+    """Per-level intervals stacked along the grid's dim (the settings of the first level)."""
+
+    def cat(xs):
+        return None if xs[0] is None else xr.concat(xs, dim=dim).assign_coords({dim: coord})
+
+    ci = cat([p.ci for p in parts])
+    ci.attrs = dict(parts[0].ci.attrs, grid_dim=dim)
+    cig = cat([p.ci_global for p in parts])
+    if cig is not None:
+        cig.attrs = dict(ci.attrs)
+    return BootCI(ci, cat([p.t0 for p in parts]), cig, cat([p.t0_global for p in parts]))

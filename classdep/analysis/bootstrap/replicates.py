@@ -1,25 +1,33 @@
-"""``boot`` (R's ``boot``) and its result :class:`Boot`: out-of-fold and refit replicates."""
+"""``boot`` (R's ``boot``) and its result :class:`Boot`.
+
+Every scheme ends in one place: replicate curves (per class, along an axis) are turned
+into the statistic by :func:`.estimators.statistic_values`, for the original data and for
+each block of replicates.  The schemes differ only in where the curves come from: the
+resampled out-of-fold samples (along lambda, or along a grid's levels at one lambda), or
+the refits of :mod:`.refit`.
+"""
 
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import xarray as xr
 
-from ...inputs import features_and_labels
-from ...persist import read_groups, write_groups
+from ...result import Result, Table, fmt
 from ...rtable import format_table
-from ...sweep import CVGlmnet, cv_glmnet, make_folds
-from ...validation import check_choice, check_int, check_labels
-from .estimators import ESTIMATORS, STATISTICS, statistic_values
-from .resampling import STRATA, block_curves, class_order, count_blocks
+from ...sweep import CVGlmnet, CVGrid
+from ...validation import check_choice, check_int
+from .estimators import ESTIMATORS, STATISTICS, Axis, statistic_values
+from .refit import RefitOptions, refit_curves
+from .resampling import STRATA, block_curves, count_blocks
+from .sources import Losses, check_over, grid_source, oof_source
 
-__all__ = ["METHODS", "MOON_EXPONENT", "Boot", "BootWarning", "boot", "oof_source"]
+__all__ = ["METHODS", "MOON_EXPONENT", "Boot", "BootWarning", "FlushTable", "boot"]
 
 METHODS = ("oof", "refit")
 MOON_EXPONENT = 0.7  # m = n^0.7 draws per stratum: m -> inf and m / n -> 0, as the m-out-of-n theory needs
@@ -29,8 +37,15 @@ class BootWarning(UserWarning):
     """A bootstrap interval that its replicates do not support well (atoms, extreme order statistics)."""
 
 
+class FlushTable(Table):
+    """A :class:`~classdep.result.Table` printed with no blank line around the table (R's print.boot)."""
+
+    def lines(self) -> list[str]:
+        return list(self.head) + format_table(self.rows) + list(self.foot)
+
+
 @dataclass(repr=False)
-class Boot:
+class Boot(Result):
     """Bootstrap replicates of a per-class statistic, R's ``boot`` object, holding xarray data.
 
     Attributes
@@ -39,9 +54,11 @@ class Boot:
         The statistic on the original data, over ``class``.
     t : xr.DataArray
         Its replicates, dims (``iteration``, ``class``); the settings are in ``t.attrs``.
+        Per level of a grid both gain the grid's dim first (``t.attrs["grid_dim"]``).
     t0_global, t_global : xr.DataArray or None
         For ``lambda_opt`` the global optimum (argmin of the summed curve), for ``regret``
         the total ``G``: original () and replicates (``iteration``); None for a callable.
+
     Examples
     --------
     >>> import classdep as cd
@@ -57,6 +74,8 @@ class Boot:
     t_global: xr.DataArray | None = None
     _source: Any = field(default=None, repr=False, compare=False)  # what BCa's jackknife needs
 
+    _groups: ClassVar[tuple[str | None, ...]] = (None,)
+
     @property
     def R(self) -> int:
         return int(self.t.sizes["iteration"])
@@ -69,40 +88,38 @@ class Boot:
     def std_error(self) -> xr.DataArray:
         return self.t.std("iteration", ddof=1) if self.R > 1 else xr.zeros_like(self.t0) * np.nan
 
-    def __repr__(self) -> str:
-        a = self.t.attrs
-        head = "STRATIFIED BOOTSTRAP" if a["strata"] == "class" else "ORDINARY NONPARAMETRIC BOOTSTRAP"
-        lines = ["", head, ""]
-        if a["estimator"] == "moon":
-            lines.append(f"(m-out-of-n: m = n^{MOON_EXPONENT:g} draws per stratum; deviations in "
-                         "log lambda rescaled by sqrt(m/n))")
-        if a["method"] == "refit":
-            lines.append("(refit: training data resampled, cross-validation rerun per replicate)")
-        lines += ["", "Call:", a["call"], "", "", "Bootstrap Statistics :"]
-        rows = [("", "class", "original", "bias", "std. error")]
-        bias, se = self.bias.values, self.std_error.values
-        for k, c in enumerate(self.t0["class"].values):
-            rows.append((f"t{k + 1}*", str(c), f"{self.t0.values[k]:.4g}", f"{bias[k]:.4g}", f"{se[k]:.4g}"))
-        if self.t0_global is not None:
-            g0, gt = float(self.t0_global), self.t_global.values
-            gse = float(np.std(gt, ddof=1)) if gt.size > 1 else np.nan
-            rows.append((f"t{len(rows)}*", a["global_name"], f"{g0:.4g}", f"{gt.mean() - g0:.4g}",
-                         f"{gse:.4g}"))
-        lines += format_table(rows)
-        lines += ["", f"Statistic: {a['statistic']} (estimator '{a['estimator']}'); {a['resampled']}"]
-        return "\n".join(lines)
+    def per_level(self) -> list[Boot]:
+        """The Boot of every level of a grid (``[self]`` when there is no grid dim).
 
-    def to_netcdf(self, path) -> None:
-        """Write the replicates and settings to netCDF (BCa needs the CV object again after reading)."""
-        ds = xr.Dataset({"t0": self.t0, "t": self.t}, attrs=dict(self.t.attrs, classdep_object="Boot"))
+        Examples
+        --------
+        >>> import classdep as cd
+        >>> cv = cd.cv_glmnet(cd.datasets.digits(), nfolds=3, nlambda=4, progress=False)
+        >>> len(cd.boot(cv, R=5, seed=0).per_level())
+        1
+        """
+        dim = self.t.attrs.get("grid_dim")
+        if dim is None:
+            return [self]
+        attrs = {k: v for k, v in self.t.attrs.items() if k != "grid_dim"}
+        out = []
+        for i in range(self.t.sizes[dim]):
+            t0, t, g0, tg = (None if a is None else a.isel({dim: i}, drop=True)
+                             for a in (self.t0, self.t, self.t0_global, self.t_global))
+            src = None if self._source is None else self._source[i]
+            out.append(Boot(t0, t.assign_attrs(attrs), g0, tg, src))
+        return out
+
+    # --- Result hooks ---------------------------------------------------------------------
+    def _datasets(self) -> dict[str | None, xr.Dataset]:
+        ds = xr.Dataset({"t0": self.t0, "t": self.t}, attrs=dict(self.t.attrs))
         if self.t0_global is not None:
             ds["t0_global"], ds["t_global"] = self.t0_global, self.t_global
-        write_groups(path, {None: ds})
+        return {None: ds}
 
     @classmethod
-    def from_netcdf(cls, path) -> Boot:
-        """Read replicates written by :meth:`to_netcdf`."""
-        ds = read_groups(path, [None], "Boot")[None]
+    def _from_groups(cls, groups) -> Boot:
+        ds = groups[None]
         attrs = {k: v for k, v in ds.attrs.items() if k != "classdep_object"}
         name, gname = attrs["statistic"], f"{attrs['statistic']}_{attrs['global_name']}"
         t = ds["t"].rename(name).assign_attrs(attrs)
@@ -110,80 +127,188 @@ class Boot:
         gt = ds["t_global"].rename(gname) if "t_global" in ds else None
         return cls(ds["t0"].rename(name), t, g0, gt)
 
+    def _frame_vars(self) -> list[str]:
+        return ["t"]  # the replicates, one row per (iteration, class): R's as.data.frame(b$t)
 
-def oof_source(cv, strata) -> SimpleNamespace:
-    """Per-sample deviance curves sorted by class, from ``cv.oof`` (or an oof-like Dataset)."""
-    if not isinstance(cv, CVGlmnet | xr.Dataset):
-        raise TypeError(f"boot() needs the result of cv_glmnet() (or its oof Dataset); got "
-                        f"{type(cv).__name__}.")
-    oof = cv if isinstance(cv, xr.Dataset) else getattr(cv, "oof", None)
-    if oof is None:
-        raise ValueError("cv.oof is None: the out-of-fold bootstrap needs the per-sample losses; "
-                         "rerun cv_glmnet(..., keep=True).")
-    for v in ("loss", "y"):
-        if v not in oof:
-            raise ValueError(f"the out-of-fold Dataset needs the variable {v!r} (see CVGlmnet.oof).")
-    if oof["loss"].dims != ("lambda", "sample"):
-        raise ValueError(f"oof['loss'] must have dims ('lambda', 'sample'); got {oof['loss'].dims}.")
-    loss = oof["loss"].values.astype(np.float64)
-    if not np.isfinite(loss).all():
-        raise ValueError("oof['loss'] holds NaN or infinite values.")
-    y = oof["y"].values.astype(np.int64)
-    w = oof["weight"].values.astype(np.float64) if "weight" in oof else np.ones(y.size)
-    lam = oof["lambda"].values.astype(np.float64)
-    if np.any(lam <= 0):
-        raise ValueError("the lambda grid must be positive.")
-    classes = oof["class"].values if "class" in oof.coords else np.arange(int(y.max()) + 1)
-    K = classes.size
-    if y.min() < 0 or y.max() >= K:
-        raise ValueError(f"oof['y'] must hold class codes 0..{K - 1}.")
-    order, starts = class_order(y, K)
-    if np.any(np.diff(starts) == 0):
-        raise ValueError("every class needs at least one out-of-fold sample.")
-    bounds = starts if strata == "class" else np.array([0, y.size])
-    return SimpleNamespace(D=(2.0 * w[:, None] * loss.T)[order], starts=starts, bounds=bounds, lam=lam,
-                           classes=classes, n=y.size)
-
-
-def _refit_replicate(seed: int, X: np.ndarray, labels: np.ndarray, codes: np.ndarray, strata, nfolds: int,
-                     args: dict, weights: np.ndarray | None) -> tuple[np.ndarray, int]:
-    """One refit replicate: per-class CV deviance curves (K, L) and the number of warnings.
-
-    Copies of a training row share its fold (folds are drawn for the original rows), so
-    that no row is validated by a model trained on its own copy.
-    """
-    rng = np.random.default_rng(seed)
-    K = int(codes.max()) + 1
-    order, starts = class_order(codes, K)
-    bounds = starts if strata == "class" else np.array([0, codes.size])
-    f_sorted = next(count_blocks(rng, bounds, 1))[0]
-    counts = np.empty(codes.size)
-    counts[order] = f_sorted
-    rows = np.repeat(np.arange(codes.size), counts.astype(np.int64))
-    folds = make_folds(codes, nfolds, seed=int(rng.integers(2**31 - 1)))
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")  # counted and reported once by boot(), not raised per replicate
-        cvr = cv_glmnet(X[rows], labels[rows], foldid=folds[rows] + 1, keep=False, progress=False,
-                        weights=None if weights is None else weights[rows], **args)
-    return cvr.results["deviance"].sum("fold").values.T.copy(), len(caught)
+    def _table(self) -> Table:
+        a = self.t.attrs
+        head = "STRATIFIED BOOTSTRAP" if a["strata"] == "class" else "ORDINARY NONPARAMETRIC BOOTSTRAP"
+        lines = ["", head, ""]
+        axis = "lambda" if a.get("over", "lambda") == "lambda" else f"the {a['over']} level"
+        if a["estimator"] == "moon":
+            lines.append(f"(m-out-of-n: m = n^{MOON_EXPONENT:g} draws per stratum; deviations in "
+                         f"{'log lambda' if axis == 'lambda' else axis} rescaled by sqrt(m/n))")
+        if a["method"] == "refit":
+            lines.append("(refit: training data resampled, cross-validation rerun per replicate)")
+        if "grid_dim" in a:
+            lines.append(f"(per {a['grid_dim']} level: each level's sweep bootstrapped along lambda, "
+                         "with the same resamples)")
+        if a.get("over", "lambda") != "lambda":
+            lines.append(f"(each class's best {a['over']} level at lambda = {a['s']:.4g}; samples "
+                         "resampled paired across the levels)")
+        lines += ["", "Call:", a["call"], "", "", "Bootstrap Statistics :"]
+        dim = a.get("grid_dim")
+        rows = [("", *((dim,) if dim else ()), "class", "original", "bias", "std. error")]
+        for b, level in zip(self.per_level(), self.t0[dim].values if dim else [None], strict=True):
+            lev = (fmt(level),) if dim else ()
+            bias, se = b.bias.values, b.std_error.values
+            for k, c in enumerate(b.t0["class"].values):
+                rows.append((f"t{k + 1}*", *lev, str(c), f"{b.t0.values[k]:.4g}", f"{bias[k]:.4g}",
+                             f"{se[k]:.4g}"))
+            if b.t0_global is not None:
+                g0, gt = float(b.t0_global), b.t_global.values
+                gse = float(np.std(gt, ddof=1)) if gt.size > 1 else np.nan
+                rows.append((f"t{b.t0.size + 1}*", *lev, a["global_name"], f"{g0:.4g}",
+                             f"{gt.mean() - g0:.4g}", f"{gse:.4g}"))
+        foot = ["", f"Statistic: {a['statistic']} (estimator '{a['estimator']}'); {a['resampled']}"]
+        return FlushTable(lines, rows, foot)
 
 
-def _call(**kw) -> str:
-    parts = ", ".join(f"{k} = {v!r}" for k, v in kw.items())
-    return f"boot(cv, {parts})"
+# ---------------------------------------------------------------------------------------------
+# settings, replicate curves, statistics
+# ---------------------------------------------------------------------------------------------
 
 
-def boot(cv: CVGlmnet | xr.Dataset, R: int = 2000, statistic: str | Callable = "lambda_opt",
-         method: str = "oof", strata: str | None = "class", estimator: str = "grid", seed=None,
-         client=None, *, x=None, y=None, refit_args: dict | None = None) -> Boot:
+@dataclass(frozen=True)
+class _Spec:
+    """The validated settings of one bootstrap."""
+
+    R: int
+    statistic: str | Callable
+    method: str
+    strata: str | None
+    estimator: str
+    seed: Any  # as recorded: the given seed, or the entropy drawn for None
+    ss: np.random.SeedSequence
+
+    @classmethod
+    def of(cls, R, statistic, method, strata, estimator, seed) -> _Spec:
+        R = check_int(R, "R", minimum=1)
+        if not callable(statistic):
+            check_choice(statistic, STATISTICS, "statistic")
+        check_choice(method, METHODS, "method")
+        check_choice(strata, STRATA, "strata")
+        check_choice(estimator, ESTIMATORS, "estimator")
+        if estimator != "grid" and statistic != "lambda_opt":
+            raise ValueError(f"estimator={estimator!r} applies to statistic='lambda_opt'; the regret and a "
+                             "callable statistic are computed from the grid curves (estimator='grid').")
+        if method == "refit" and estimator == "moon":
+            raise ValueError("estimator='moon' (m-out-of-n) resamples the out-of-fold samples; use "
+                             "method='oof'.")
+        ss = np.random.SeedSequence(seed)
+        return cls(R, statistic, method, strata, estimator, seed if seed is not None else ss.entropy, ss)
+
+    def call(self, what: str, **more) -> str:
+        stat = self.statistic
+        name = getattr(stat, "__name__", "statistic") if callable(stat) else stat
+        kw = dict(R=self.R, statistic=name, method=self.method, strata=self.strata, estimator=self.estimator,
+                  seed=self.seed, **more)
+        return f"boot({what}, " + ", ".join(f"{k} = {v!r}" for k, v in kw.items()) + ")"
+
+
+def _oof_draws(src: Losses, spec: _Spec) -> SimpleNamespace:
+    """Replicate curves of the out-of-fold samples resampled (paired along ``src.axis``)."""
+    axis = src.axis
+    if spec.estimator == "smooth" and axis.size < 3:
+        what = "lambdas" if axis.dim == "lambda" else f"{axis.dim} levels"
+        raise ValueError(f"estimator='smooth' fits a quadratic: the grid needs at least 3 {what}.")
+    sizes = np.diff(src.bounds)
+    D, m, rate, extra = src.D, None, None, {}
+    if spec.estimator == "moon":
+        m = np.minimum(sizes, np.maximum(2, np.round(sizes**MOON_EXPONENT))).astype(np.int64)
+        # each of the m draws stands for n/m samples, so that the summed (global) curve mixes
+        # the classes in their true proportions
+        D = src.D * np.repeat(sizes / m, sizes)[:, None]
+        # m-out-of-n: deviations from the full-data optimum shrink by sqrt(m/n)
+        rate_g = np.sqrt(m.sum() / sizes.sum())
+        rate = (np.sqrt(m / sizes) if spec.strata == "class" else np.full(src.classes.size, rate_g), rate_g)
+        extra["m"] = m.tolist() if m.size > 1 else int(m[0])
+    rng = np.random.default_rng(spec.ss)
+    blocks = (block_curves(block, D, src.starts) for block in count_blocks(rng, src.bounds, spec.R, m))
+    paired = "lambdas" if axis.dim == "lambda" else f"{axis.dim} levels"
+    within = " within classes" if spec.strata == "class" else ""
+    return SimpleNamespace(
+        axis=axis, classes=src.classes, curves0=block_curves(np.ones(src.n), src.D, src.starts),
+        blocks=blocks, rate=rate, extra=extra,
+        resampled=f"out-of-fold samples resampled{within}, paired across {paired}",
+        source=SimpleNamespace(losses=src, statistic=spec.statistic, estimator=spec.estimator,
+                               strata=spec.strata))
+
+
+def _refit_draws(cv: CVGlmnet, spec: _Spec, opts: RefitOptions) -> SimpleNamespace:
+    """Replicate curves of the refits (training data resampled, cross-validation rerun)."""
+    seeds = [int(s.generate_state(1)[0]) for s in spec.ss.spawn(spec.R)]
+    curves, nwarn = refit_curves(cv, opts, spec.strata, seeds)
+    if nwarn:
+        warnings.warn(f"{nwarn} warnings (convergence or separation) were raised by the refits of "
+                      f"{spec.R} replicates.", BootWarning, stacklevel=3)
+    within = " within classes" if spec.strata == "class" else ""
+    return SimpleNamespace(
+        axis=Axis.path(cv.lambda_), classes=cv.classes, curves0=cv.results["deviance"].sum("fold").values.T,
+        blocks=[curves], rate=None, extra={"refit_warnings": int(nwarn)},
+        resampled=f"training data resampled{within}, cross-validation rerun",
+        source=None)  # BCa's jackknife would need n refits
+
+
+def _summarize(d: SimpleNamespace, spec: _Spec, call: str, more: dict | None = None) -> Boot:
+    """The statistic of the original curves and of every block of replicate curves, as a Boot."""
+    axis = d.axis
+    est = "grid" if spec.estimator == "moon" else spec.estimator  # m-out-of-n bootstraps the argmin
+    v0, g0 = statistic_values(d.curves0, axis, spec.statistic, est)
+    parts = [statistic_values(c, axis, spec.statistic, est) for c in d.blocks]
+    t = np.concatenate([p[0] for p in parts])
+    tg = None if g0 is None else np.concatenate([p[1] for p in parts])
+    if d.rate is not None:
+        rate, rate_g = d.rate
+        h0, hg = axis.scale(v0), axis.scale(g0)
+        t = axis.unscale(h0 + rate * (axis.scale(t) - h0))
+        tg = axis.unscale(hg + rate_g * (axis.scale(tg) - hg))
+    if callable(spec.statistic):
+        name = getattr(spec.statistic, "__name__", "statistic")
+    else:
+        name = spec.statistic if axis.dim == "lambda" else spec.statistic.replace("lambda", axis.dim)
+    optimum = spec.statistic == "lambda_opt"
+    attrs = dict(statistic=name, method=spec.method, strata=str(spec.strata) if spec.strata else "",
+                 estimator=spec.estimator, R=spec.R, seed=str(spec.seed), call=call,
+                 log=int(optimum and axis.log), resampled=d.resampled,
+                 global_name="global" if optimum else "total", **d.extra, **(more or {}))
+    coords = {"class": d.classes}
+    it = {"iteration": np.arange(spec.R)}
+    t0 = xr.DataArray(v0, dims=("class",), coords=coords, name=name)
+    ta = xr.DataArray(t, dims=("iteration", "class"), coords=dict(coords, **it), name=name, attrs=attrs)
+    t0g = tgl = None
+    if g0 is not None:
+        t0g = xr.DataArray(float(g0), name=f"{name}_{attrs['global_name']}")
+        tgl = xr.DataArray(tg, dims=("iteration",), coords=it, name=t0g.name)
+    return Boot(t0, ta, t0g, tgl, d.source)
+
+
+def _stack(parts: Iterable[Boot], dim: str, coord: np.ndarray) -> Boot:
+    """Per-level Boots stacked along the grid's dim (the settings of the first level)."""
+    parts = list(parts)
+
+    def cat(xs):
+        return None if xs[0] is None else xr.concat(xs, dim=dim).assign_coords({dim: coord})
+
+    t = cat([b.t for b in parts])
+    t.attrs = dict(parts[0].t.attrs, grid_dim=dim)
+    return Boot(cat([b.t0 for b in parts]), t, cat([b.t0_global for b in parts]),
+                cat([b.t_global for b in parts]), [b._source for b in parts])
+
+
+def boot(cv: CVGlmnet | CVGrid | xr.Dataset, R: int = 2000, statistic: str | Callable = "lambda_opt",
+         method: str = "oof", strata: str | None = "class", estimator: str = "grid", seed=None, *,
+         over: str = "lambda", s: float | None = None, **refit: Any) -> Boot:
     """Bootstrap every class's optimal lambda, or its regret: R's ``boot``.
 
     Parameters
     ----------
-    cv : CVGlmnet or xr.Dataset
+    cv : CVGlmnet, CVGrid or xr.Dataset
         From :func:`classdep.cv_glmnet` with ``keep=True`` (the default), or an
         out-of-fold Dataset like ``cv.oof``: ``loss`` (``lambda``, ``sample``) = -log p
         of the true class, ``y`` class codes, optional ``weight`` and ``class`` coord.
+        A grid (augmentation levels, feature sets, repeats) is bootstrapped as ``over``
+        says.
     R : int
         Number of bootstrap replicates.
     statistic : {"lambda_opt", "regret"} or callable
@@ -213,14 +338,25 @@ def boot(cv: CVGlmnet | xr.Dataset, R: int = 2000, statistic: str | Callable = "
         rescaled by ``sqrt(m/n)``; ``method="oof"`` only).  Other statistics use ``"grid"``.
     seed : int, optional
         Seed of ``numpy.random.default_rng``; the seed drawn when None is kept in ``attrs``.
-    client : dask.distributed.Client, optional
-        Run the refit replicates as tasks on a Dask cluster (``client.map`` over replicate
-        seeds); the results equal the local run's.
-    x, y
-        The training data (``method="refit"``), as for :func:`classdep.cv_glmnet`.
-    refit_args : dict, optional
-        Further :func:`classdep.cv_glmnet` arguments of the original sweep (``loss``,
-        ``class_weight``, ``weights``, ...) for the refits.
+    over : str
+        On a :class:`~classdep.CVGrid`: ``"lambda"`` bootstraps every level's sweep along
+        lambda, with the same resamples, and stacks the replicates along the grid's dim
+        (``t`` over (dim, ``iteration``, ``class``)); the grid's dim (e.g. ``"augment"``)
+        bootstraps each class's best level at one lambda ``s``, the statistic then being
+        ``<dim>_opt`` (ties to the first level, the smooth estimator fitted on the level
+        itself, not its log), the samples resampled paired across the levels (which must
+        hold the same samples).
+    s : float, optional
+        The lambda at which levels are compared (``over`` = the grid's dim; the nearest
+        grid value); default: the lambda of the joint optimum of the global deviance over
+        (level, lambda).
+    **refit
+        The options of ``method="refit"`` (:class:`~classdep.analysis.bootstrap.refit.RefitOptions`):
+        ``x``, ``y`` the training data, as for :func:`classdep.cv_glmnet`;
+        ``client`` a ``dask.distributed.Client`` to run the replicates as tasks on a Dask
+        cluster (the results equal the local run's); ``refit_args`` a dict of further
+        :func:`classdep.cv_glmnet` arguments of the original sweep (``loss``,
+        ``class_weight``, ``weights``, ...).
 
     Returns
     -------
@@ -237,108 +373,20 @@ def boot(cv: CVGlmnet | xr.Dataset, R: int = 2000, statistic: str | Callable = "
     >>> b.t.dims
     ('iteration', 'class')
     """
-    R = check_int(R, "R", minimum=1)
-    if not callable(statistic):
-        check_choice(statistic, STATISTICS, "statistic")
-    check_choice(method, METHODS, "method")
-    check_choice(strata, STRATA, "strata")
-    check_choice(estimator, ESTIMATORS, "estimator")
-    if estimator != "grid" and statistic != "lambda_opt":
-        raise ValueError(f"estimator={estimator!r} applies to statistic='lambda_opt'; the regret and a "
-                         "callable statistic are computed from the grid curves (estimator='grid').")
-    if method == "refit" and estimator == "moon":
-        raise ValueError("estimator='moon' (m-out-of-n) resamples the out-of-fold samples; use method='oof'.")
-    if client is not None and method != "refit":
-        raise ValueError("client= distributes the refits of method='refit'; method='oof' is one matrix "
-                         "product and runs locally.")
-    ss = np.random.SeedSequence(seed)
-    stat_name = getattr(statistic, "__name__", "statistic") if callable(statistic) else statistic
-    call = _call(R=R, statistic=stat_name, method=method, strata=strata, estimator=estimator,
-                 seed=seed if seed is not None else ss.entropy)
-    extra: dict[str, Any] = {}
-    if method == "oof":
-        src = oof_source(cv, strata)
-        lam, classes = src.lam, src.classes
-        if estimator == "smooth" and lam.size < 3:
-            raise ValueError("estimator='smooth' fits a quadratic: the grid needs at least 3 lambdas.")
-        curves0 = block_curves(np.ones(src.n), src.D, src.starts)
-        est0 = "grid" if estimator == "moon" else estimator
-        v0, g0 = statistic_values(curves0, lam, statistic, est0)
-        sizes = np.diff(src.bounds)
-        D, m = src.D, None
-        if estimator == "moon":
-            m = np.minimum(sizes, np.maximum(2, np.round(sizes**MOON_EXPONENT))).astype(np.int64)
-            # each of the m draws stands for n/m samples, so that the summed (global) curve mixes
-            # the classes in their true proportions
-            D = src.D * np.repeat(sizes / m, sizes)[:, None]
-        rng = np.random.default_rng(ss)
-        vs, gs = [], []
-        for block in count_blocks(rng, src.bounds, R, m):
-            v, g = statistic_values(block_curves(block, D, src.starts), lam, statistic, est0)
-            vs.append(v)
-            gs.append(g)
-        t = np.concatenate(vs)
-        tg = None if g0 is None else np.concatenate(gs)
-        if estimator == "moon":
-            # m-out-of-n: deviations from the full-data optimum shrink by sqrt(m/n) in log lambda
-            if strata == "class":
-                rate = np.sqrt(m / sizes)
-            else:
-                rate = np.full(classes.size, np.sqrt(m.sum() / sizes.sum()))
-            rate_g = np.sqrt(m.sum() / sizes.sum())
-            t = np.exp(np.log(v0) + rate * (np.log(t) - np.log(v0)))
-            tg = np.exp(np.log(g0) + rate_g * (np.log(tg) - np.log(g0)))
-            extra["m"] = m.tolist() if m.size > 1 else int(m[0])
-        resampled = ("out-of-fold samples resampled within classes, paired across lambdas"
-                     if strata == "class" else "out-of-fold samples resampled, paired across lambdas")
-        source = SimpleNamespace(losses=src, statistic=statistic, estimator=estimator, strata=strata)
-    else:
-        if x is None:
-            raise ValueError("method='refit' reruns the sweep: pass the training data as x= (and y=).")
-        if not isinstance(cv, CVGlmnet):
-            raise TypeError("method='refit' needs the CVGlmnet whose sweep it reruns.")
-        X, labels, _ = features_and_labels(x, y, out_of_core=False)
-        labels = np.asarray(labels.values if hasattr(labels, "values") else labels)
-        codes, cls = check_labels(labels, X.shape[0])
-        classes = cv.classes
-        if [str(c) for c in cls] != [str(c) for c in classes]:
-            raise ValueError(f"the classes of y ({list(cls)}) are not those of cv ({list(classes)}).")
-        lam = cv.lambda_
-        args = dict(refit_args or {})
-        weights = args.pop("weights", None)
-        weights = None if weights is None else np.asarray(weights, dtype=np.float64)
-        args.update(lambda_=lam, family=cv.results.attrs.get("family", "multinomial"))
-        nfolds = int(cv.results.attrs["nfolds"])
-        curves0 = cv.results["deviance"].sum("fold").values.T
-        v0, g0 = statistic_values(curves0, lam, statistic, estimator)
-        seeds = [int(s.generate_state(1)[0]) for s in ss.spawn(R)]
-        fixed = dict(labels=labels, codes=codes, strata=strata, nfolds=nfolds, args=args, weights=weights)
-        if client is not None:
-            Xf = client.scatter(X, broadcast=True)
-            futures = client.map(_refit_replicate, seeds, X=Xf, pure=False, **fixed)
-            out = client.gather(futures)
-        else:
-            out = [_refit_replicate(s, X, **fixed) for s in seeds]
-        curves = np.stack([o[0] for o in out])
-        nwarn = sum(o[1] for o in out)
-        if nwarn:
-            warnings.warn(f"{nwarn} warnings (convergence or separation) were raised by the refits of "
-                          f"{R} replicates.", BootWarning, stacklevel=2)
-        t, tg = statistic_values(curves, lam, statistic, estimator)
-        extra["refit_warnings"] = int(nwarn)
-        resampled = ("training data resampled within classes, cross-validation rerun"
-                     if strata == "class" else "training data resampled, cross-validation rerun")
-        source = None  # BCa's jackknife would need n refits
-    attrs = dict(statistic=stat_name, method=method, strata=str(strata) if strata else "",
-                 estimator=estimator, R=R, seed=str(seed if seed is not None else ss.entropy), call=call,
-                 log=int(statistic == "lambda_opt"), resampled=resampled,
-                 global_name="global" if statistic == "lambda_opt" else "total", **extra)
-    coords = {"class": classes}
-    t0 = xr.DataArray(v0, dims=("class",), coords=coords, name=stat_name)
-    ta = xr.DataArray(t, dims=("iteration", "class"), coords=dict(coords, iteration=np.arange(R)),
-                      name=stat_name, attrs=attrs)
-    t0g = tgl = None
-    if g0 is not None:
-        t0g = xr.DataArray(float(g0), name=f"{stat_name}_{attrs['global_name']}")
-        tgl = xr.DataArray(tg, dims=("iteration",), coords={"iteration": np.arange(R)}, name=t0g.name)
-    return Boot(t0, ta, t0g, tgl, source)
+    spec = _Spec.of(R, statistic, method, strata, estimator, seed)
+    opts = RefitOptions.of(refit, method)
+    check_over(cv, over, s)
+    if isinstance(cv, CVGrid):
+        if method == "refit":
+            raise ValueError("method='refit' reruns one sweep; over a grid, bootstrap each level: "
+                             "boot(grid[i], method='refit', x=..., refit_args=...).")
+        if over == "lambda":
+            call = spec.call("grid", over=over)
+            parts = (_summarize(_oof_draws(oof_source(cv[i], strata), spec), spec, call)
+                     for i in range(len(cv)))
+            return _stack(parts, cv.dim, np.asarray(cv.augment))
+        src = grid_source(cv, strata, s)
+        return _summarize(_oof_draws(src, spec), spec, spec.call("grid", over=over, s=src.s),
+                          dict(over=over, s=src.s))
+    draws = _oof_draws(oof_source(cv, strata), spec) if method == "oof" else _refit_draws(cv, spec, opts)
+    return _summarize(draws, spec, spec.call("cv"))
