@@ -38,6 +38,7 @@ from .generics import coef, confint, predict, summary
 from .glmnet_fit import GlmnetFit, glmnet
 from .memory_plan import InsufficientMemoryError, MemoryPlan, memory_plan
 from .plot import plot
+from .result import Result
 from .sweep import CVGlmnet, CVGrid, cv_glmnet
 
 __version__ = "0.1.0"
@@ -79,6 +80,7 @@ __all__ = [
     "InsufficientMemoryError",
     "plot",
     "predict",
+    "Result",
     "summary",
     "validation",
     "Geometry",

@@ -37,7 +37,7 @@ class Table:
 
     Examples
     --------
-    >>> print("\\n".join(Table(["Call: demo()"], [("", "Df"), ("1", "10")]).lines()))
+    >>> print("\\n".join(Table(["Call: demo()", ""], [("", "Df"), ("1", "10")]).lines()))
     Call: demo()
     <BLANKLINE>
        Df
@@ -49,16 +49,8 @@ class Table:
     foot: list[str] = field(default_factory=list)
 
     def lines(self) -> list[str]:
-        out = list(self.head)
-        if self.rows:
-            if out and out[-1] != "":
-                out.append("")
-            out += format_table(self.rows)
-        if self.foot:
-            if self.rows and self.foot[0] != "":
-                out.append("")
-            out += self.foot
-        return out
+        # taken literally: blank lines are the caller's, as R's prints differ in them
+        return list(self.head) + (format_table(self.rows) if self.rows else []) + list(self.foot)
 
     def html(self) -> str:
         def para(lines):

@@ -5,7 +5,8 @@ From the confusion matrix at one lambda, row-normalized to rates
 diagonal) scores every pair.  The ambiguous set of size ``k`` is the set with the largest
 within-set confusion ``sum_{i < j in set} S[i, j]``: searched exhaustively when there are at
 most 200 000 candidate sets, grown greedily from the most confused pair otherwise.  Each
-class's most-confused partner is ``argmax_{l != k} R[k, l]`` (REFERENCES.md §1).
+class's most-confused partner is ``argmax_{l != k} R[k, l]``, as in the confusion analysis of
+Kirichenko et al. 2023.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import numpy as np
 import xarray as xr
 
 from ..glmnet_fit import GlmnetFit
-from ..persist import read_groups, write_groups
+from ..result import Result, Table
 from ..rtable import format_table
 from ..sweep import CVGlmnet
 from ..validation import check_choice, check_class_names, check_int, check_labels
@@ -31,7 +32,7 @@ _EXHAUSTIVE = 200_000
 
 
 @dataclass(repr=False)
-class Ambiguous:
+class Ambiguous(Result):
     """A set of mutually confused classes.
 
     Attributes
@@ -55,6 +56,19 @@ class Ambiguous:
     """
 
     table: xr.Dataset
+
+    _groups = ("table",)
+
+    def _datasets(self) -> dict[str, xr.Dataset]:
+        t = self.table.copy()
+        t.attrs = {**t.attrs, "set": list(map(str, self.classes))}
+        return {"table": t}
+
+    @classmethod
+    def _from_groups(cls, g) -> Ambiguous:
+        t = g["table"]
+        t.attrs["set"] = [str(v) for v in np.atleast_1d(t.attrs["set"])]
+        return cls(t)
 
     @property
     def classes(self) -> np.ndarray:
@@ -96,7 +110,7 @@ class Ambiguous:
     def __len__(self) -> int:
         return self.classes.size
 
-    def __repr__(self) -> str:
+    def _table(self) -> Table:
         a = self.table.attrs
         K = self.table.sizes["class"]
         where = (f"lambda = {a['lambda']:.4g} ({a['s']})" if np.isfinite(a["lambda"]) else str(a["s"]))
@@ -117,22 +131,7 @@ class Ambiguous:
         lines += format_table(left_rownames(rows))
         lines += ["", f"Within-set confusion: {a['within_mass']:.4g} (sum of symmetrized rates over pairs); "
                       f"{100 * a['error_share']:.1f}% of all misclassified samples"]
-        return "\n".join(lines)
-
-    def to_netcdf(self, path, store: str = "netcdf") -> None:
-        """Write the table (one group)."""
-        t = self.table.copy()
-        t.attrs = {**t.attrs, "classdep_object": "Ambiguous", "set": list(map(str, self.classes))}
-        write_groups(path, {"table": t}, store)
-
-    @classmethod
-    def from_netcdf(cls, path, store: str = "netcdf") -> Ambiguous:
-        """Read a result written by :meth:`to_netcdf`."""
-        t = read_groups(path, ["table"], "Ambiguous", store)["table"]
-        t.attrs.pop("classdep_object")
-        t.attrs["set"] = [str(v) for v in np.atleast_1d(t.attrs["set"])]
-        return cls(t)
-
+        return Table(lines)
 
 def _best_set(S: np.ndarray, k: int) -> tuple[np.ndarray, float]:
     """The k indices with the largest sum of ``S`` over their pairs, and that sum."""

@@ -14,8 +14,9 @@ a global scale of Delta changes no angle and no ratio).
 * ``"cdt"`` and ``"vs"``: the formulas of Behnia et al. 2023 (arXiv 2303.07608), ``rho = 1/2``
   and ``K`` even only.
 * ``"ldt"``: substituting ``h'_y = Delta_y h_y`` turns LDT's max-margin problem into plain CE's
-  with class sizes ``n_y / Delta_y^2`` (REFERENCES.md §3), so ``W`` and the cosines of ``H`` are
-  SELI at ``R_eff = R^(1 - 2 gamma)`` and ``||h_M|| / ||h_m|| = SELI_ratio(R_eff) R^-gamma``.
+  with class sizes ``n_y / Delta_y^2`` (SELI, Thrampoulidis et al. 2022), so ``W`` and the
+  cosines of ``H`` are SELI at ``R_eff = R^(1 - 2 gamma)`` and
+  ``||h_M|| / ||h_m|| = SELI_ratio(R_eff) R^-gamma``.
   ``gamma = 1/2`` gives a symmetric ``W`` (simplex ETF) for every ``R``.
 """
 
@@ -76,13 +77,13 @@ def _summary(W: np.ndarray, H: np.ndarray, major: np.ndarray) -> dict:
         nrm = np.linalg.norm(A, axis=1)
         cos = unit(A) @ unit(A).T
         out[f"{name}_norm_ratio"] = nrm[major].mean() / nrm[~major].mean()
-        out[f"{name}_pair_cos"] = np.array([_pair_mean(cos, major, p) for p in PAIRS])
+        out[f"{name}_pair_cos"] = np.array([pair_mean(cos, major, p) for p in PAIRS])
     wh = np.sum(unit(W) * unit(H), axis=1)
     out["wh_group_cos"] = np.array([wh[major].mean(), wh[~major].mean()])
     return out
 
 
-def _pair_mean(cos: np.ndarray, major: np.ndarray, pair: str) -> float:
+def pair_mean(cos: np.ndarray, major: np.ndarray, pair: str) -> float:
     a = major if pair[0] == "M" else ~major
     b = major if pair[1] == "M" else ~major
     sel = np.outer(a, b) & ~np.eye(major.size, dtype=bool)

@@ -23,12 +23,13 @@ from dataclasses import dataclass
 import numpy as np
 import xarray as xr
 
-from ..glmnet_fit import GlmnetFit, _features_and_labels
-from ..persist import read_groups, write_groups
+from ..glmnet_fit import GlmnetFit
+from ..inputs import features_and_labels
+from ..result import Result, Table
 from ..rtable import format_table
 from ..sweep import CVGlmnet
 from ..validation import check_choice, check_class_names, check_labels
-from .closed_forms import GROUPS, PAIRS, _pair_mean
+from .closed_forms import GROUPS, PAIRS, pair_mean
 from .ufm import UFM
 
 __all__ = ["Geometry", "geometry"]
@@ -62,7 +63,7 @@ def _nc1(X: np.ndarray, codes: np.ndarray, means: np.ndarray, centred: np.ndarra
 
 
 @dataclass(repr=False)
-class Geometry:
+class Geometry(Result):
     """Geometry of classifiers (and features) along a path; ``data`` holds the xarray Dataset.
 
     ``geometry(fit)["w_cos"]`` indexes ``data`` directly.
@@ -79,21 +80,14 @@ class Geometry:
     def __getitem__(self, key):
         return self.data[key]
 
+    _groups = (None,)
+
     @property
     def step(self) -> bool:
         """Two class sizes (step imbalance): the majority/minority summaries are present."""
         return "w_norm_ratio" in self.data
 
-    def to_netcdf(self, path) -> None:
-        """Write the geometry to a netCDF file."""
-        write_groups(path, {None: self.data})
-
-    @classmethod
-    def from_netcdf(cls, path) -> Geometry:
-        """Read a result written by :meth:`to_netcdf`."""
-        return cls(read_groups(path, [None], "Geometry")[None])
-
-    def __repr__(self) -> str:
+    def _table(self) -> Table:
         d = self.data
         lam = d["lambda"].values
         lines = [f"Classifier geometry of {d.attrs['source']} ({d.sizes['class']} classes, "
@@ -118,7 +112,7 @@ class Geometry:
                 line += (f"; |hM|/|hm| {float(d['h_norm_ratio']):.4f}, cos MM/mm/Mm "
                          + "/".join(f"{v:.4f}" for v in d["h_pair_cos"].values))
             lines += ["", line]
-        return "\n".join(lines)
+        return Table(lines)
 
 
 def _from_object(obj):
@@ -129,14 +123,7 @@ def _from_object(obj):
         return W, b, lam, cls, n, None, "cv_glmnet()"
     if isinstance(obj, GlmnetFit):
         p = obj.path
-        n = None
-        data = obj._data
-        if data is not None and data.get("y") is not None:
-            codes, classes = check_labels(data["y"])
-            fit_cls = [str(c) for c in p["class"].values]
-            idx = check_class_names([str(c) for c in classes], fit_cls, "classes")
-            n = np.zeros(len(fit_cls))
-            np.add.at(n, idx[codes], 1.0)
+        n = p["n"].values.astype(float) if "n" in p else None  # fits saved before 'n' lack it
         return (p["coef"].values, p["intercept"].values, p["lambda"].values, p["class"].values, n, None,
                 "glmnet()")
     if isinstance(obj, UFM):
@@ -206,7 +193,7 @@ def geometry(obj, x=None, y=None, center: str | None = None) -> Geometry:
     if x is not None or (y is not None and not isinstance(obj, UFM)):
         if isinstance(obj, UFM):
             raise ValueError("a ufm() solution carries its own embeddings; geometry() takes no x, y for it.")
-        X, yy, _ = _features_and_labels(x, y)
+        X, yy, _ = features_and_labels(x, y)
         codes, ycls = check_labels(yy, X.shape[0])
         idx = check_class_names([str(c) for c in ycls], [str(c) for c in classes], "y")
         codes = idx[codes]
@@ -248,14 +235,14 @@ def geometry(obj, x=None, y=None, center: str | None = None) -> Geometry:
             ds = ds.assign_coords(role=("class", np.where(major, "majority", "minority")))
             ds = ds.assign(
                 w_norm_ratio=("lambda", norms[:, major].mean(1) / norms[:, ~major].mean(1)),
-                w_pair_cos=(("lambda", "pair"), np.array([[_pair_mean(cj, major, p) for p in PAIRS]
+                w_pair_cos=(("lambda", "pair"), np.array([[pair_mean(cj, major, p) for p in PAIRS]
                                                           for cj in cos])),
             ).assign_coords(pair=list(PAIRS))
             if means is not None:
                 wh = ds["wh_cos"].values
                 ds = ds.assign(
                     h_norm_ratio=((), hn[major].mean() / hn[~major].mean()),
-                    h_pair_cos=("pair", np.array([_pair_mean(hc, major, p) for p in PAIRS])),
+                    h_pair_cos=("pair", np.array([pair_mean(hc, major, p) for p in PAIRS])),
                     wh_group_cos=(("lambda", "group"),
                                   np.stack([wh[:, major].mean(1), wh[:, ~major].mean(1)], axis=1)),
                 ).assign_coords(group=list(GROUPS))

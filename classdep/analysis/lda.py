@@ -25,12 +25,12 @@ import numpy as np
 import xarray as xr
 
 from ..generics import coef, predict
-from ..persist import read_groups, write_groups
+from ..inputs import features_and_labels
+from ..result import Result, Table
 from ..rtable import format_table
 from ..validation import (
     check_choice,
     check_group_sizes,
-    check_matrix,
     check_prior,
     check_shrinkage,
     check_within_group_sd,
@@ -43,7 +43,7 @@ METHODS = ("moment", "mle")
 
 
 @dataclass(repr=False)
-class LDA:
+class LDA(Result):
     """A fitted linear discriminant analysis: R's ``lda`` object, holding xarray data.
 
     Attributes
@@ -105,24 +105,20 @@ class LDA:
     def N(self) -> int:
         return int(self.model.attrs["N"])
 
-    def __repr__(self) -> str:
-        return _print_lda(self)
+    _groups = ("model", "scores")
+    _optional = ("scores",)
 
-    def to_netcdf(self, path, store: str = "netcdf") -> None:
-        """Write the model and the training scores (one group each); a formula's spec is not kept."""
-        model = self.model.copy()
-        model.attrs = {**model.attrs, "classdep_object": "LDA"}
+    def _datasets(self) -> dict[str, xr.Dataset | None]:
+        # a formula's spec is not kept
         scores = None if self.scores is None else self.scores.to_dataset(name="scores")
-        write_groups(path, {"model": model, "scores": scores}, store)
+        return {"model": self.model, "scores": scores}
 
     @classmethod
-    def from_netcdf(cls, path, store: str = "netcdf") -> LDA:
-        """Read an LDA written by :meth:`to_netcdf`."""
-        g = read_groups(path, ["model", "scores"], "LDA", store, optional=["scores"])
-        model = g["model"]
-        model.attrs = {k: v for k, v in model.attrs.items() if k != "classdep_object"}
-        return cls(model, None if g["scores"] is None else g["scores"]["scores"])
+    def _from_groups(cls, g) -> LDA:
+        return cls(g["model"], None if g["scores"] is None else g["scores"]["scores"])
 
+    def _table(self) -> Table:
+        return Table(_print_lda(self).split("\n"))
 
 def left_rownames(rows: list) -> list:
     """R left-aligns row names: pad the first cell of every row but the header."""
@@ -219,7 +215,7 @@ def _fix_signs(S: np.ndarray) -> np.ndarray:
     return S * np.where(S[j, np.arange(S.shape[1])] < 0, -1.0, 1.0)
 
 
-def _fit(gd: Grouped, prior, tol: float, method: str, shrinkage, call: str,
+def fit_grouped(gd: Grouped, prior, tol: float, method: str, shrinkage, call: str,
          drop_constant: bool = False) -> LDA:
     X, g = gd.X, gd.g
     n, p = X.shape
@@ -335,11 +331,11 @@ def lda(x: Any, grouping: Any = None, classes: Any = None, prior: Any = None, sh
     call = f"lda({x}, data = data)" if isinstance(x, str) else "lda(x, grouping)"
     if classes is not None:
         call = call[:-1] + f", classes = {[str(c) for c in gd.classes]})"
-    return _fit(gd, prior, float(tol), method, shrinkage, call, bool(drop_constant))
+    return fit_grouped(gd, prior, float(tol), method, shrinkage, call, bool(drop_constant))
 
 
 @dataclass(repr=False)
-class LDAPrediction:
+class LDAPrediction(Result):
     """What ``predict(lda_fit, newx)`` returns, R's list ``(class, posterior, x)``.
 
     Index it as in R: ``pred["class"]`` (``sample``: predicted class names),
@@ -366,23 +362,31 @@ class LDAPrediction:
         """One Dataset: ``predicted`` (sample), ``posterior`` (sample, class), ``x`` (sample, LD)."""
         return xr.Dataset({"predicted": self.class_, "posterior": self.posterior, "x": self.x})
 
-    def __repr__(self) -> str:
+    _groups = ("prediction",)
+
+    def _datasets(self) -> dict[str, xr.Dataset]:
+        return {"prediction": self.to_dataset()}
+
+    @classmethod
+    def _from_groups(cls, g) -> LDAPrediction:
+        d = g["prediction"]
+        return cls(d["predicted"], d["posterior"], d["x"])
+
+    def _frame_vars(self) -> list[str]:
+        return ["predicted"]
+
+    def _table(self) -> Table:
         n = self.x.sizes["sample"]
         counts = {str(c): int((self.class_.values == c).sum()) for c in self.posterior["class"].values}
-        rows = [list(counts), [str(v) for v in counts.values()]]
-        return "\n".join([f"LDA predictions for {n} samples ($class, $posterior, $x); predicted classes:"]
-                         + format_table(rows))
+        rows = [tuple(counts), tuple(str(v) for v in counts.values())]
+        return Table([f"LDA predictions for {n} samples ($class, $posterior, $x); predicted classes:"], rows)
 
 
 def _newx_matrix(fit: LDA, newx: Any) -> np.ndarray:
     if fit.spec is not None and hasattr(newx, "columns"):
         mm = fit.spec.get_model_matrix(newx, na_action="raise")
         newx = mm[[str(f) for f in fit.model["feature"].values]]
-    elif isinstance(newx, xr.Dataset):
-        newx = newx["X"]
-    if isinstance(newx, xr.DataArray) and {"sample", "feature"} <= set(newx.dims):
-        newx = newx.transpose("sample", "feature")
-    X = check_matrix(newx, name="newx", dtype=np.float64)
+    X, _, _ = features_and_labels(newx, name="newx", dtype=np.float64, out_of_core=False, need_labels=False)
     p = fit.model.sizes["feature"]
     if X.shape[1] != p:
         raise ValueError(f"newx has {X.shape[1]} features but the lda was fitted on {p}.")

@@ -25,7 +25,7 @@ import numpy as np
 import scipy.linalg
 import xarray as xr
 
-from ..persist import read_groups, write_groups
+from ..result import Result, Table
 from ..rtable import format_table
 from ..validation import check_group_sizes, check_within_group_sd
 from ._grouped import Grouped, grouped_data
@@ -39,7 +39,7 @@ TESTS = {"Wilks' lambda": "Wilks", "Pillai's trace": "Pillai",
 
 
 @dataclass(repr=False)
-class Manova:
+class Manova(Result):
     """A one-way MANOVA: ``stats`` over ``test`` and pairwise separation over (class, class2).
 
     Attributes
@@ -73,7 +73,17 @@ class Manova:
     def classes(self) -> np.ndarray:
         return self.pairwise["class"].values
 
-    def __repr__(self) -> str:
+    _groups = ("stats", "eigenvalues", "pairwise")
+
+    def _datasets(self) -> dict[str, xr.Dataset]:
+        return {"stats": self.stats, "eigenvalues": self.eigenvalues.to_dataset(name="eigenvalues"),
+                "pairwise": self.pairwise}
+
+    @classmethod
+    def _from_groups(cls, g) -> Manova:
+        return cls(g["stats"], g["eigenvalues"]["eigenvalues"], g["pairwise"])
+
+    def _table(self) -> Table:
         a = self.stats.attrs
         lines = [f"One-way MANOVA: {a['n_responses']} responses, {self.classes.size} groups, "
                  f"{a['n_samples']} samples"
@@ -92,24 +102,10 @@ class Manova:
         D = self.pairwise["mahalanobis"].values
         lines += format_table(left_rownames([[""] + cls] + [[cls[i]] + [f"{v:.3f}" for v in D[i]]
                                                             for i in range(len(cls))]))
-        return "\n".join(lines)
-
-    def to_netcdf(self, path, store: str = "netcdf") -> None:
-        """Write the statistics, eigenvalues and pairwise separation (groups of one file)."""
-        stats = self.stats.copy()
-        stats.attrs = {**stats.attrs, "classdep_object": "Manova"}
-        write_groups(path, {"stats": stats, "eigenvalues": self.eigenvalues.to_dataset(name="eigenvalues"),
-                            "pairwise": self.pairwise}, store)
-
-    @classmethod
-    def from_netcdf(cls, path, store: str = "netcdf") -> Manova:
-        """Read a result written by :meth:`to_netcdf`."""
-        g = read_groups(path, ["stats", "eigenvalues", "pairwise"], "Manova", store)
-        g["stats"].attrs.pop("classdep_object")
-        return cls(g["stats"], g["eigenvalues"]["eigenvalues"], g["pairwise"])
+        return Table(lines)
 
 
-def _check_grouped(gd: Grouped, tol: float = 1e-8) -> None:
+def check_grouped(gd: Grouped, tol: float = 1e-8) -> None:
     check_group_sizes(gd.counts, gd.classes, 2, "a within-class covariance")
     K = gd.classes.size
     n, p = gd.X.shape
@@ -152,7 +148,7 @@ def _without_constant(gd: Grouped, tol: float) -> tuple[Grouped, int]:
     return Grouped(gd.X[:, live], gd.g, gd.classes, gd.features[live]), int((~live).sum())
 
 
-def _pairwise(gd: Grouped) -> xr.Dataset:
+def pairwise_grouped(gd: Grouped) -> xr.Dataset:
     X, g = gd.X, gd.g
     K, p = gd.classes.size, X.shape[1]
     counts = gd.counts
@@ -212,8 +208,8 @@ def pairwise_separation(x: Any, grouping: Any = None, classes: Any = None, *, da
     4.0
     """
     gd = grouped_data(x, grouping, classes, data=data)
-    _check_grouped(gd)
-    return _pairwise(gd)
+    check_grouped(gd)
+    return pairwise_grouped(gd)
 
 
 def manova(x: Any, grouping: Any = None, classes: Any = None, *, data: Any = None,
@@ -258,7 +254,7 @@ def manova(x: Any, grouping: Any = None, classes: Any = None, *, data: Any = Non
     dropped = 0
     if drop_constant:
         gd, dropped = _without_constant(gd, tol)
-    _check_grouped(gd)
+    check_grouped(gd)
     K = gd.classes.size
     n, p = gd.X.shape
     # cell-means coding with an intercept: the hypothesis "all K - 1 contrasts vanish"
@@ -286,4 +282,4 @@ def manova(x: Any, grouping: Any = None, classes: Any = None, *, data: Any = Non
     H = (gd.counts[:, None] * dm).T @ dm
     ev = scipy.linalg.eigh(H, E, eigvals_only=True)[::-1][: min(p, K - 1)]
     eig = xr.DataArray(ev, dims="root", coords={"root": np.arange(1, ev.size + 1)}, name="eigenvalues")
-    return Manova(stats, eig, _pairwise(gd))
+    return Manova(stats, eig, pairwise_grouped(gd))

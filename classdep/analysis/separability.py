@@ -8,7 +8,7 @@ set) by
 * ``fisher`` and ``mahalanobis`` per class pair (:func:`~classdep.pairwise_separation`),
 * ``cv_accuracy``: accuracy of :func:`~classdep.lda` out of fold (scikit-learn's
   ``StratifiedKFold``), and from the same out-of-fold posteriors ``pair_accuracy`` per pair
-  (the classifier restricted to the two classes, REFERENCES.md §1) and its minimum
+  (the classifier restricted to the two classes, Bitterwolf et al. 2022) and its minimum
   ``worst_pair_accuracy`` (W2CA),
 * ``prop_trace`` of the discriminants and ``pillai``: Pillai's trace of the one-way
   MANOVA (between 0 and K - 1; larger is more separable).
@@ -29,18 +29,17 @@ import xarray as xr
 
 from ..inputs import dataset_features
 from ..metrics import classwise_scores
-from ..persist import read_groups, write_groups
-from ..rtable import format_table
+from ..result import Result, Table
 from ..validation import check_folds, check_int, check_shrinkage
 from ._grouped import Grouped, grouped_data
-from .lda import _fit as _lda_fit
-from .manova import _check_grouped, _pairwise
+from .lda import fit_grouped
+from .manova import check_grouped, pairwise_grouped
 
 __all__ = ["Separability", "separability"]
 
 
 @dataclass(repr=False)
-class Separability:
+class Separability(Result):
     """Separability of a set of classes across representations.
 
     Attributes
@@ -72,7 +71,15 @@ class Separability:
     def __getitem__(self, key: str) -> xr.DataArray:
         return self.data[key]
 
-    def __repr__(self) -> str:
+    _groups = ("separability",)
+
+    @classmethod
+    def _from_groups(cls, g) -> Separability:
+        ds = g["separability"]
+        ds.attrs["classes"] = [str(c) for c in np.atleast_1d(ds.attrs["classes"])]
+        return cls(ds)
+
+    def _table(self) -> Table:
         d = self.data
         a = d.attrs
         lines = [f"Separability of {len(a['classes'])} classes ({', '.join(a['classes'])}) across "
@@ -86,22 +93,7 @@ class Separability:
                          f"{float(r['worst_pair_accuracy']):.4f}", str(r["worst_pair"].values),
                          f"{float(r['fisher'].min()):.4g}", f"{float(r['pillai']):.4f}",
                          f"{float(r['prop_trace'].isel(LD=0)):.4f}"))
-        lines += format_table(rows)
-        return "\n".join(lines)
-
-    def to_netcdf(self, path, store: str = "netcdf") -> None:
-        """Write the Dataset (one group)."""
-        ds = self.data.copy()
-        ds.attrs = {**ds.attrs, "classdep_object": "Separability"}
-        write_groups(path, {"separability": ds}, store)
-
-    @classmethod
-    def from_netcdf(cls, path, store: str = "netcdf") -> Separability:
-        """Read a result written by :meth:`to_netcdf`."""
-        ds = read_groups(path, ["separability"], "Separability", store)["separability"]
-        ds.attrs.pop("classdep_object")
-        ds.attrs["classes"] = [str(c) for c in np.atleast_1d(ds.attrs["classes"])]
-        return cls(ds)
+        return Table(lines, rows)
 
 
 def _representations(features: Any, y: Any, dim: str | None) -> tuple[str, list, list, Any]:
@@ -148,8 +140,8 @@ def _one(gd: Grouped, folds: np.ndarray, shrinkage, tol: float) -> dict[str, Any
         raise ValueError("every feature is constant within the classes in this representation.")
     gd = Grouped(gd.X[:, keep], gd.g, gd.classes, gd.features[keep])
     K = gd.classes.size
-    _check_grouped(gd)
-    fit = _lda_fit(gd, None, tol, "moment", shrinkage, "lda(x, grouping)")
+    check_grouped(gd)
+    fit = fit_grouped(gd, None, tol, "moment", shrinkage, "lda(x, grouping)")
     # out-of-fold posteriors of LDA fitted on the other folds
     from ..generics import predict
 
@@ -157,7 +149,7 @@ def _one(gd: Grouped, folds: np.ndarray, shrinkage, tol: float) -> dict[str, Any
     for f in np.unique(folds):
         tr = folds != f
         sub = Grouped(gd.X[tr], gd.g[tr], gd.classes, gd.features)
-        m = _lda_fit(sub, None, tol, "moment", shrinkage, "lda(x, grouping)")
+        m = fit_grouped(sub, None, tol, "moment", shrinkage, "lda(x, grouping)")
         post[~tr] = predict(m, gd.X[~tr])["posterior"].values
     sc = classwise_scores(post, gd.g)
     dummies = (gd.g[:, None] == np.arange(1, K)[None, :]).astype(float)
@@ -167,7 +159,7 @@ def _one(gd: Grouped, folds: np.ndarray, shrinkage, tol: float) -> dict[str, Any
     pillai = float(stat.loc["Pillai's trace", "Value"])
     pt = np.full(K - 1, np.nan)
     pt[: fit.prop_trace.size] = fit.prop_trace.values
-    return {"pairwise": _pairwise(gd), "pair_accuracy": sc["pairwise_accuracy"][:, :, 0],
+    return {"pairwise": pairwise_grouped(gd), "pair_accuracy": sc["pairwise_accuracy"][:, :, 0],
             "cv_accuracy": float(sc["accuracy"][0]), "pillai": pillai, "prop_trace": pt,
             "n_features": int(keep.sum())}
 

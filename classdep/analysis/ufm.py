@@ -8,7 +8,7 @@ logits are ``z_i = W h_i`` (no bias).  With the loss parameterizations of
     sum_i loss(y_i, z'_i)  +  lambda_W / 2 ||W||_F^2  +  lambda_H / 2 sum_i ||h_i||^2
 
 or, at ``lambda_ = 0``, the max-margin problem that the direction of its solution tends to as
-the penalty vanishes (REFERENCES.md §3):
+the penalty vanishes (Thrampoulidis et al. 2022; Behnia et al. 2023):
 
     min ||W||_F^2 + sum_y n_y ||h_y||^2   subject to   C_yy z_yy - C_ky z_ky >= 1  (k != y),
 
@@ -33,7 +33,7 @@ import xarray as xr
 from scipy.optimize import minimize, nnls, root
 
 from ..exceptions import ConvergenceWarning
-from ..persist import read_groups, write_groups
+from ..result import Result, Table
 from ..rtable import format_table
 from ..solvers.losses import LOSSES, logit_adjustments
 from ..validation import check_choice, check_counts, check_int
@@ -227,7 +227,7 @@ def _solve_maxmargin(n, C, d, rng, n_init, maxiter):
 # -- the result -------------------------------------------------------------------------------
 
 @dataclass(repr=False)
-class UFM:
+class UFM(Result):
     """A solved unconstrained-features model.
 
     Attributes
@@ -250,6 +250,8 @@ class UFM:
     """
 
     data: xr.Dataset
+
+    _groups = (None,)
 
     @property
     def W(self) -> xr.DataArray:
@@ -277,16 +279,7 @@ class UFM:
         return xr.DataArray(self.H.values[y], dims=("sample", "dim"),
                             coords={"y": ("sample", y), "dim": self.H["dim"].values}, name="H")
 
-    def to_netcdf(self, path) -> None:
-        """Write the solution and its settings to a netCDF file."""
-        write_groups(path, {None: self.data})
-
-    @classmethod
-    def from_netcdf(cls, path) -> UFM:
-        """Read a result written by :meth:`to_netcdf`."""
-        return cls(read_groups(path, [None], "UFM")[None])
-
-    def __repr__(self) -> str:
+    def _table(self) -> Table:
         a = self.data.attrs
         lam = "0 (max-margin)" if a["lambda_w"] == 0 else f"W {a['lambda_w']:.4g}, H {a['lambda_h']:.4g}"
         lines = [f"Unconstrained-features model: loss {a['loss']!r} (tau {a['tau']:g}, gamma "
@@ -300,7 +293,7 @@ class UFM:
         lines += format_table(rows)
         lines += ["", f"Objective: {a['objective']:.8g}   certified relative gap <= {a['gap']:.2g}   "
                   f"({a['solver']}, best of {a['n_init']} starts)"]
-        return "\n".join(lines)
+        return Table(lines)
 
 
 def ufm(counts, loss: str = "ce", gamma: float = 0.3, tau: float = 1.0, lambda_: Any = 0.0,
@@ -321,7 +314,7 @@ def ufm(counts, loss: str = "ce", gamma: float = 0.3, tau: float = 1.0, lambda_:
         ``sqrt(lambda_W lambda_H)`` shapes the geometry (the rest is a rescaling of W against H).
         ``0`` solves the max-margin problem, the limit of the normalized solution as the
         penalty vanishes; it is reached only like ``1 / log(1 / lambda)``, too slowly for any
-        small positive lambda to stand in for it (REFERENCES.md §3).
+        small positive lambda to stand in for it (measured in ``tests/test_ufm.py``).
     dim : int, optional
         Embedding dimension, default ``K``; the global-optimality argument needs ``dim >= K``.
     seed : int, optional
