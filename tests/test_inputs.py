@@ -83,7 +83,7 @@ def test_categorical_labels_keep_their_order():
     assert codes.tolist() == (np.arange(12) % 3).tolist()
 
 
-def test_dataset_codes_become_class_names_in_the_datasets_order():
+def test_dataset_codes_become_their_class_names():
     ds = as_features(X0, LABELS, classes=["dog", "cat", "bird"])
     assert ds.y.values.tolist()[:3] == [0, 1, 2]
     _, labels, names = features_and_labels(ds)
