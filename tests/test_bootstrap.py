@@ -463,3 +463,136 @@ def test_refit_on_dask_equals_local(data):
     np.testing.assert_array_equal(remote.t.values, local.t.values)
     np.testing.assert_array_equal(remote.t_global.values, local.t_global.values)
     assert "refit" in str(local)
+
+
+# (11) grids: per level, and over the grid's levels at one lambda ---------------------------------
+
+@pytest.fixture(scope="module")
+def grid():
+    """A dropout grid on a digits subset (4 classes, 16 features): seconds to build."""
+    ds = cd.datasets.digits()
+    keep = np.flatnonzero(ds["y"].values < 4)[:160]
+    sub = ds.isel(sample=keep, feature=slice(None, None, 4))
+    # strength 0 is no dropout, which check_augment refuses: the grid starts at 0.1
+    return cd.cv_glmnet(sub, nfolds=3, augment=dict(kind="dropout", strength=[0.1, 0.2, 0.5]),
+                        lambda_=np.geomspace(10, 0.1, 5), progress=False)
+
+
+def test_boot_per_level_equals_each_level_alone(grid):
+    b = cd.boot(grid, R=40, estimator="smooth", seed=7)
+    assert b.t.dims == ("augment", "iteration", "class")
+    np.testing.assert_array_equal(b.t["augment"].values, grid.augment)
+    r = cd.boot(grid, R=40, statistic="regret", seed=7)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", BootWarning)
+        ci = cd.boot_ci(b, conf=0.9, type="bca")
+    assert ci.ci.dims == ("augment", "class", "bound")
+    cs = cd.confset(grid, R=50, seed=2)
+    for i in range(len(grid)):
+        alone = cd.boot(grid[i], R=40, estimator="smooth", seed=7)
+        for name in ("t0", "t", "t0_global", "t_global"):
+            np.testing.assert_array_equal(getattr(b, name).isel(augment=i).values,
+                                          getattr(alone, name).values)
+        np.testing.assert_array_equal(r.t.isel(augment=i).values,
+                                      cd.boot(grid[i], R=40, statistic="regret", seed=7).t.values)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", BootWarning)
+            ci_alone = cd.boot_ci(alone, conf=0.9, type="bca")
+        np.testing.assert_array_equal(ci.ci.isel(augment=i).values, ci_alone.ci.values)
+        np.testing.assert_array_equal(ci.ci_global.isel(augment=i).values, ci_alone.ci_global.values)
+        cs_alone = cd.confset(grid[i], R=50, seed=2)
+        np.testing.assert_array_equal(cs["pvalue"].isel(augment=i).values, cs_alone["pvalue"].values)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", BootWarning)
+        xr.testing.assert_identical(cd.confint(grid, conf=0.9, R=40, estimator="smooth", seed=7),
+                                    cd.boot_ci(b, conf=0.9).ci)
+    lines = str(b).splitlines()
+    assert any("per augment level" in line for line in lines)
+    assert "augment" in lines[lines.index("Bootstrap Statistics :") + 1]
+    assert "augment" in str(ci)
+
+
+def _level_curves(grid, counts: np.ndarray, j: int) -> np.ndarray:
+    """Per-class deviance curves over the levels at lambda index j, (R, K, A), by plain sums."""
+    oofs = [grid[a].oof for a in range(len(grid))]
+    y, w = oofs[0]["y"].values, oofs[0]["weight"].values
+    K = int(y.max()) + 1
+    out = np.zeros((counts.shape[0], K, len(oofs)))
+    for a, o in enumerate(oofs):
+        loss = o["loss"].values[j]
+        for k in range(K):
+            rows = y == k
+            out[:, k, a] = (counts[:, rows] * (2.0 * w[rows] * loss[rows])).sum(axis=1)
+    return out
+
+
+def test_boot_over_augment_matches_an_independent_argmin(grid):
+    lam = grid[0].oof["lambda"].values
+    levels = np.asarray(grid.augment)
+    total = np.stack([(2.0 * grid[a].oof["weight"].values * grid[a].oof["loss"].values).sum(axis=1)
+                      for a in range(len(grid))])  # (A, L)
+    j = int(np.unravel_index(np.argmin(total), total.shape)[1])
+    b = cd.boot(grid, R=60, seed=3, over="augment")
+    assert b.t.dims == ("iteration", "class") and b.t.name == "augment_opt"
+    assert b.t.attrs["s"] == pytest.approx(lam[j], rel=1e-12)
+    y = grid[0].oof["y"].values
+    f = resample_counts(y, 60, seed=3)
+    cur = _level_curves(grid, f, j)
+    np.testing.assert_array_equal(b.t.values, levels[np.argmin(cur, axis=-1)])
+    np.testing.assert_array_equal(b.t_global.values, levels[np.argmin(cur.sum(axis=1), axis=-1)])
+    cur0 = _level_curves(grid, np.ones((1, y.size)), j)[0]
+    np.testing.assert_array_equal(b.t0.values, levels[np.argmin(cur0, axis=-1)])
+    # the smooth estimator: the vertex of the quadratic in the level itself (three levels, three points)
+    sm = cd.boot(grid, R=1, seed=0, over="augment", estimator="smooth", s=lam[1])
+    assert sm.t.attrs["s"] == lam[1]
+    cur1 = _level_curves(grid, np.ones((1, y.size)), 1)[0]
+    for k in range(cur1.shape[0]):
+        c2, c1, _ = np.polyfit(levels, cur1[k], 2)
+        want = np.clip(-c1 / (2 * c2), levels.min(), levels.max()) if c2 > 0 else levels[np.argmin(cur1[k])]
+        assert float(sm.t0.values[k]) == pytest.approx(want, abs=1e-9)
+    assert "best augment level at lambda" in str(b)
+    ci = cd.boot_ci(cd.boot(grid, R=60, seed=3, over="augment", estimator="smooth"), type="norm")
+    assert ci.ci.dims == ("class", "bound") and ci.ci.attrs["log"] == 0
+    assert "augment_opt" in str(ci) and "Original Scale" in str(ci)
+    cs = cd.confset(grid, R=50, seed=0, over="augment")
+    assert cs["kept"].dims == ("class", "augment")
+    np.testing.assert_array_equal(cs["augment_opt"].values, levels[np.argmin(cur0, axis=-1)])
+
+
+def test_grid_results_round_trip_and_derive_from_result(grid, tmp_path):
+    b = cd.boot(grid, R=30, estimator="smooth", seed=1)
+    ci = cd.boot_ci(b, type="norm")
+    for obj, cls, name in ((b, cd.Boot, "b.nc"), (ci, cd.BootCI, "ci.nc")):
+        assert isinstance(obj, cd.Result)
+        obj.to_netcdf(tmp_path / name)
+        back = cls.from_netcdf(tmp_path / name)
+        assert str(back) == str(obj)
+        assert "<table>" in obj._repr_html_()
+    xr.testing.assert_identical(cd.Boot.from_netcdf(tmp_path / "b.nc").t, b.t)
+    xr.testing.assert_identical(cd.BootCI.from_netcdf(tmp_path / "ci.nc").ci, ci.ci)
+    assert b.to_dataframe().shape[0] == b.t.size
+
+
+def test_grid_bad_over_and_unpaired_levels_fail_clearly(grid):
+    import copy
+
+    with pytest.raises(ValueError, match="over='fold'"):
+        cd.boot(grid, R=5, over="fold")
+    with pytest.raises(ValueError, match="over='fold'"):
+        cd.confset(grid, R=5, over="fold")
+    with pytest.raises(ValueError, match="one axis, 'lambda'"):
+        cd.boot(grid[0], R=5, over="augment")
+    with pytest.raises(ValueError, match="s= is the lambda"):
+        cd.boot(grid, R=5, s=0.1)
+    with pytest.raises(ValueError, match="refit"):
+        cd.boot(grid, R=2, method="refit", x=np.zeros((3, 2)))
+    with pytest.raises(TypeError, match="unexpected keyword"):
+        cd.boot(grid, R=2, clinet=None)
+    other = copy.copy(grid[1])
+    oof = other.oof.copy()
+    oof["y"] = ("sample", np.roll(oof["y"].values, 1))
+    other.oof = oof
+    bad = copy.copy(grid)
+    bad.cvs = [grid[0], other, grid[2]]
+    with pytest.raises(ValueError, match="level 1 holds other samples"):
+        cd.boot(bad, R=5, over="augment")
