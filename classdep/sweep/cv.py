@@ -1,0 +1,210 @@
+"""``cv_glmnet``: R's ``cv.glmnet``, every fold in one batch, every class scored.
+
+All folds are solved as one batch: a fold is a sample-weight mask over the one feature
+matrix, so every matrix product serves every fold, and the logits of the held-out rows
+(the out-of-fold predictions) come with it.  Each lambda is scored as soon as it is
+solved; only per-sample losses and predicted classes are kept for the whole path (for
+the bootstrap).  A sweep can checkpoint each finished lambda and resume where it stopped
+with identical results.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..backend import default_dtype, resolve_device
+from ..glmnet_fit import glmnet, singular_hessian_as_error
+from ..inputs import features_and_labels
+from ..solvers.memory import fold_batch_size
+from ..solvers.prepare import prepare
+from ..validation import check_choice, check_fold_coverage, check_folds, check_labels, check_weights
+from .assemble import assemble
+from .checkpoint import Checkpoint, fingerprint
+from .cvresult import MEASURES, CVGlmnet
+from .engine import merge_groups, solve_group
+from .folds import make_folds
+from .grid import CVGrid, augment_levels
+
+__all__ = ["cv_glmnet"]
+
+
+def cv_glmnet(
+    x, y=None, family: str = "multinomial", nfolds: int = 10, foldid=None, lambda_=None,
+    nlambda: int = 100, lambda_min_ratio: float | None = None, type_measure: str = "deviance",
+    weights=None, keep: bool = True, seed: int = 0, checkpoint=None, progress: bool = True,
+    device: str = "auto", dtype=None, augment=None, client=None, nrepeats: int = 1,
+    fold_batch: int | None = None, memory_limit=None, **glmnet_args: Any,
+) -> CVGlmnet | CVGrid:
+    """Cross-validate a ridge multinomial path: R's ``cv.glmnet``, with every class scored.
+
+    Parameters
+    ----------
+    x, y, family, lambda_, nlambda, lambda_min_ratio, weights, device, dtype
+        As :func:`classdep.glmnet`; the lambda grid comes from the full-data fit, as in R.
+    nfolds : int
+        Number of folds, stratified by class (scikit-learn's ``StratifiedKFold``).
+    foldid : (n,) int, optional
+        R's fold numbers (1..nfolds) per sample; overrides ``nfolds``.
+    type_measure : {"deviance", "class"}
+        What ``cvm`` measures: multinomial deviance per sample, or misclassification.
+    keep : bool
+        Keep the out-of-fold per-sample losses and predictions (``oof``).
+    seed : int
+        Seed of the fold assignment.
+    checkpoint : path, optional
+        Folder in which each finished lambda is saved; rerunning the same call resumes
+        after the last saved lambda and ends with identical results.
+    progress : bool
+        A progress bar over lambdas (shown once the sweep has run a second).
+    augment : dict or list of dicts, optional
+        Feature-space augmentation as the swept hyperparameter: a spec such as
+        ``dict(kind="dropout", strength=[0.1, 0.2, 0.4])`` (a list of strengths) or a
+        list of specs (see :mod:`classdep.solvers.augment`).  Alternatively pass ``x``
+        as a DataArray with dims (``augment``, ``sample``, ``feature``): feature sets
+        extracted under different augmentations.  Either way the result is a
+        :class:`CVGrid` whose ``results`` gain a leading ``augment`` dim.
+    nrepeats : int
+        Repeated cross-validation: ``nrepeats`` fold assignments (seeds ``seed``,
+        ``seed + 1``, ...), returned as a :class:`CVGrid` with a leading ``repeat`` dim.
+    client : dask.distributed.Client, optional
+        Run the augmentation levels (or repeats) as tasks on a Dask cluster; the
+        results are identical to the local run.
+    fold_batch : int, optional
+        Folds solved together in one batch (one matrix product serves them all).  By
+        default the memory plan picks the most that fit (all of them, unless memory is
+        short); the rest are solved in further batches, one after another, with the
+        same results.  A checkpointed sweep keeps the grouping it started with.
+    memory_limit : int or str, optional
+        Memory the sweep may use (as :func:`classdep.glmnet`).  The fold batch is
+        planned before any fit; a sweep that cannot fit even one fold at a time raises
+        :class:`~classdep.solvers.memory.InsufficientMemoryError` with the numbers.
+    **glmnet_args
+        Passed to the solver: ``loss``, ``tau``, ``gamma``, ``class_weight``,
+        ``penalty_factor``, ``standardize``, ``thresh``, ``maxit``, ``solver``, ...
+
+    Returns
+    -------
+    CVGlmnet
+        ``print(cv)`` is R's table; ``cv.lambda_min``, ``cv.lambda_1se``, ``cv.results``.
+
+    Examples
+    --------
+    >>> import classdep as cd
+    >>> cv = cd.cv_glmnet(cd.datasets.digits(), nfolds=3, nlambda=8, progress=False)
+    >>> cv.results["deviance"].dims
+    ('lambda', 'class', 'fold')
+    """
+    args = dict(family=family, nfolds=nfolds, foldid=foldid, lambda_=lambda_, nlambda=nlambda,
+                lambda_min_ratio=lambda_min_ratio, type_measure=type_measure, weights=weights,
+                keep=keep, seed=seed, device=device, dtype=dtype, fold_batch=fold_batch, **glmnet_args)
+    if memory_limit is not None:
+        args["memory_limit"] = memory_limit  # only when given: the grid's task keys stay as they were
+    if int(nrepeats) != nrepeats or nrepeats < 1:
+        raise ValueError(f"nrepeats={nrepeats!r} must be a positive integer.")
+    levels, coord = augment_levels(x, augment)
+    dim = "augment"
+    if nrepeats > 1:
+        if levels is not None:
+            raise ValueError("nrepeats > 1 with an augmentation grid: run one grid per repeat instead.")
+        if foldid is not None:
+            raise ValueError("nrepeats > 1 draws new folds per repeat; it cannot be combined with foldid.")
+        levels, coord, dim = [(x, augment)] * int(nrepeats), np.arange(int(nrepeats)), "repeat"
+    if levels is None:
+        return _cv_single(x, y, augment=augment, checkpoint=checkpoint, progress=progress, **args)
+    if lambda_ is None:
+        raise ValueError("an augmentation grid needs a shared lambda_ grid: pass lambda_=np.geomspace(...).")
+    if checkpoint is not None:
+        raise ValueError("checkpoint= applies to one path; checkpoint each level by calling cv_glmnet "
+                         "per level.")
+    args["progress"] = False
+    per = [dict(args, seed=seed + i) if dim == "repeat" else args for i in range(len(levels))]
+    if client is not None:
+        futures = [client.submit(_cv_task, xi, y, sp, a, pure=False)
+                   for (xi, sp), a in zip(levels, per, strict=True)]
+        cvs = client.gather(futures)
+    else:
+        cvs = [_cv_task(xi, y, sp, a) for (xi, sp), a in zip(levels, per, strict=True)]
+    return CVGrid(np.asarray(coord), list(cvs), dim)
+
+
+def _cv_single(
+    x, y=None, family: str = "multinomial", nfolds: int = 10, foldid=None, lambda_=None,
+    nlambda: int = 100, lambda_min_ratio: float | None = None, type_measure: str = "deviance",
+    weights=None, keep: bool = True, seed: int = 0, checkpoint=None, progress: bool = True,
+    device: str = "auto", dtype=None, fold_batch: int | None = None, **glmnet_args: Any,
+) -> CVGlmnet:
+    """One cross-validated path (no augmentation grid); see :func:`cv_glmnet`."""
+    check_choice(type_measure, tuple(MEASURES), "type_measure")
+    X, yy, names = features_and_labels(x, y)
+    codes, classes = check_labels(yy, X.shape[0])
+    K = classes.size
+    if foldid is None:
+        check_folds(codes, classes, nfolds)
+    folds = make_folds(codes, nfolds, foldid, seed)
+    nf = int(folds.max()) + 1
+    if foldid is not None:
+        check_folds(codes, classes, 2)
+    check_fold_coverage(codes, classes, folds, check_weights(weights, X.shape[0]))
+    # The fold batch is the largest fit of the sweep: plan it now, not after the full fit.
+    # Folds that do not fit in one batch are solved in groups, one group after another.
+    dev = resolve_device(device)
+    memory_limit = glmnet_args.get("memory_limit")
+    itemsize = np.dtype(dtype or default_dtype(dev)).itemsize
+    G = fold_batch_size(X.shape[0], X.shape[1], K, nf, itemsize=itemsize, device=dev,
+                        memory_limit=memory_limit, family=family)
+    if fold_batch is not None:
+        if int(fold_batch) != fold_batch or fold_batch < 1:
+            raise ValueError(f"fold_batch={fold_batch!r} must be a positive integer (folds solved together).")
+        G = min(int(fold_batch), nf)
+    fit = glmnet(X, yy, family=family, lambda_=lambda_, nlambda=nlambda,
+                 lambda_min_ratio=lambda_min_ratio, weights=weights, device=device, dtype=dtype,
+                 **glmnet_args)
+    lam = fit.lambda_
+    masks = (folds[None, :] != np.arange(nf)[:, None]).astype(np.float64)
+    pf = glmnet_args.get("penalty_factor")
+    if pf is not None:
+        pf = fit.path["penalty"].values[0] / lam[0]
+    w = np.ones(X.shape[0]) if weights is None else np.asarray(weights, dtype=np.float64)
+
+    ck = None
+    if checkpoint is not None:
+        settings = {k: repr(v) for k, v in glmnet_args.items()}
+        settings.update(family=family, type_measure=type_measure, dtype=repr(dtype))
+        ck = Checkpoint(checkpoint, fingerprint(X, codes, folds, lam, settings))
+        # a resumed sweep keeps the grouping it started with (free memory may differ now)
+        G = ck.fold_batch(G)
+    groups = [(a, min(a + G, nf)) for a in range(0, nf, G)]
+    # one group keeps the checkpoint layout of a single batch; several get a folder each
+    cks = [ck if ck is None or len(groups) == 1 else ck.sub(f"folds_{a:03d}-{b - 1:03d}") for a, b in groups]
+    starts = [c.done() if c is not None else 0 for c in cks]
+    bar = None
+    if progress and sum(starts) < lam.size * len(groups):
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=lam.size * len(groups), initial=sum(starts), desc="cv_glmnet", unit="lambda",
+                   delay=1.0)
+    solver_keys = ("loss", "tau", "gamma", "class_weight", "standardize", "intercept", "augment",
+                   "memory_limit")
+    done = []
+    for (a, b), c, start in zip(groups, cks, starts, strict=True):
+        pp = prepare(X, codes, K, weights=weights, batch_weights=masks[a:b], family=family, device=device,
+                     dtype=dtype, **{k: glmnet_args[k] for k in solver_keys if k in glmnet_args})
+        with singular_hessian_as_error(X, lam):
+            done.append(solve_group(pp, X, folds, a, lam, pf, family, c, start, bar, glmnet_args=glmnet_args,
+                                     mixed=False if checkpoint is not None else None))
+    if bar is not None:
+        bar.close()
+    blocks = merge_groups(done, groups, folds)
+    return assemble(blocks, fit, X, codes, classes, folds, nf, w, lam, type_measure, keep, family,
+                     glmnet_args)
+
+
+def _cv_task(x, y, spec, args):
+    """One augmentation level (module-level so that Dask can ship it to a worker)."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # a worker's warnings would be lost; flags stay in results
+        return _cv_single(x, y, augment=spec, **args)

@@ -1,0 +1,93 @@
+"""Grids of sweeps: augmentation levels, feature sets along an ``augment`` dim, repeats."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import xarray as xr
+
+from ..rtable import format_table
+from .cvresult import CVGlmnet
+
+__all__ = ["CVGrid", "augment_levels"]
+
+
+def augment_levels(x, augment):
+    """``(levels, coord)``: per level the features and the augment spec; None if no grid."""
+    stacked = isinstance(x, xr.DataArray) and "augment" in x.dims
+    if isinstance(x, xr.Dataset) and "X" in x and "augment" in x["X"].dims:
+        stacked = True
+    if augment is None and not stacked:
+        return None, None
+    if stacked:
+        if augment is not None:
+            raise ValueError("pass either feature sets along an 'augment' dim or augment=, not both.")
+        Xa = x["X"] if isinstance(x, xr.Dataset) else x
+        coord = Xa["augment"].values if "augment" in Xa.coords else np.arange(Xa.sizes["augment"])
+        levels = []
+        for i in range(Xa.sizes["augment"]):
+            xi = x.isel(augment=i) if isinstance(x, xr.Dataset) else Xa.isel(augment=i)
+            levels.append((xi, None))
+        return levels, coord
+    specs = augment if isinstance(augment, list | tuple) else [augment]
+    expanded = []
+    for sp in specs:
+        if isinstance(sp, dict) and np.ndim(sp.get("strength")) == 1:
+            expanded += [dict(sp, strength=float(v)) for v in sp["strength"]]
+        else:
+            expanded.append(sp)
+    if len(expanded) == 1 and not isinstance(augment, list | tuple) and np.ndim(augment.get("strength")) == 0:
+        return None, None  # a single spec is augmentation inside one fit, not a grid
+    strengths = [sp.get("strength") if isinstance(sp, dict) else None for sp in expanded]
+    kinds = {sp.get("kind") for sp in expanded if isinstance(sp, dict)}
+    coord = np.asarray(strengths, dtype=float) if len(kinds) == 1 and None not in strengths \
+        else np.arange(len(expanded))
+    return [(x, sp) for sp in expanded], coord
+
+
+@dataclass(repr=False)
+class CVGrid:
+    """Cross-validated paths over an augmentation grid, or repeated with other folds.
+
+    ``results`` stacks every level's :attr:`CVGlmnet.results` along a leading ``augment``
+    (or ``repeat``) dim; ``cvs[i]`` (or ``grid[i]``) is level ``i``'s :class:`CVGlmnet`.
+    Examples
+    --------
+    >>> import classdep as cd
+    >>> import numpy as np
+    >>> grid = cd.cv_glmnet(cd.datasets.digits(), nfolds=3, lambda_=np.geomspace(1, 1e-3, 4),
+    ...                     nrepeats=2, progress=False)
+    >>> "repeat" in grid.results.dims
+    True
+    """
+
+    augment: np.ndarray  # coordinate of the grid's leading dim
+    cvs: list
+    dim: str = "augment"
+
+    def __getitem__(self, i: int) -> CVGlmnet:
+        return self.cvs[i]
+
+    def __len__(self) -> int:
+        return len(self.cvs)
+
+    @property
+    def results(self) -> xr.Dataset:
+        per = [cv.results.drop_attrs() if hasattr(cv.results, "drop_attrs") else cv.results
+               for cv in self.cvs]
+        out = xr.concat(per, dim=self.dim, coords="minimal", compat="override")
+        out = out.assign_coords({self.dim: self.augment})
+        out["lambda_min"] = (self.dim, [cv.lambda_min for cv in self.cvs])
+        out["lambda_1se"] = (self.dim, [cv.lambda_1se for cv in self.cvs])
+        return out
+
+    def __repr__(self) -> str:
+        rows = [(self.dim, "lambda_min", "Measure", "SE", "lambda_1se")]
+        for a, cv in zip(self.augment, self.cvs, strict=True):
+            j = cv.index["min"]
+            rows.append((f"{a:g}" if isinstance(a, float | np.floating) else str(a), f"{cv.lambda_min:.4g}",
+                         f"{cv.cvm.values[j]:.4g}", f"{cv.cvsd.values[j]:.4g}", f"{cv.lambda_1se:.4g}"))
+        what = "augmentation levels" if self.dim == "augment" else "repeats (fold seeds)"
+        head = f"Cross-validation over {len(self.cvs)} {what}"
+        return "\n".join([head, ""] + format_table(rows))
