@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..backend import to_numpy
+from ..backend import cho_factor, cho_solve, to_numpy
 from .chunked import ChunkedFeatures, row_blocks, take_rows
 from .curvature import curvature_trace, curvature_weights
 from .problem import GAUGE_WEIGHT, Problem, penalty_diagonal
 
-__all__ = ["hessian_blocks"]
+__all__ = ["hessian_blocks", "HessianFactor", "hessian_bytes", "cholesky_jittered"]
 
 
 def _sampled_rows(xp, v, idx, factor):
@@ -128,3 +128,114 @@ def hessian_blocks(prob: Problem, P, *, work_dtype=None, max_rows: int | None = 
                 D1 * K, dtype=dt)
         Hs.append(Hm)
     return xp.stack(Hs), q is None
+
+
+def hessian_bytes(n: int, d: int, K: int, M: int, family: str, itemsize: int = 8) -> int:
+    """Memory the exact Hessians of a batch need, with the largest temporary.
+
+    Examples
+    --------
+    >>> round(hessian_bytes(60000, 128, 10, 5, "multinomial") / 2**30, 2)  # GiB: 5 folds, float64
+    1.22
+    """
+    D1 = d + 1
+    if family == "multinomial":
+        return itemsize * (M * (D1 * K) ** 2 + 2 * n * D1 * K)
+    return itemsize * (M * K * D1 * D1 + n * D1)
+
+
+def cholesky_jittered(xp, H, approximate: bool):
+    """Cholesky factors of the matrices ``H`` (B, p, p), as :func:`~classdep.backend.cho_factor`.
+
+    An approximate Hessian (``approximate``: float32 sums, sampled rows) that lost
+    definiteness to rounding gets a diagonal shift of a few float32 roundoffs, doubled
+    until the factorization succeeds.  The exact Hessian is positive definite and is
+    factored as it is.
+
+    Examples
+    --------
+    >>> import array_api_compat.numpy as xp
+    >>> import numpy as np
+    >>> f = cholesky_jittered(xp, np.eye(2)[None] * 4.0, approximate=False)
+    >>> cho_solve(xp, f, np.ones((1, 2, 1)))[0, :, 0].tolist()
+    [0.25, 0.25]
+    """
+    try:
+        f = cho_factor(xp, H)
+        if not approximate or _finite(xp, f):
+            return f
+    except np.linalg.LinAlgError:
+        if not approximate:
+            raise
+    diag = xp.linalg.diagonal(H)
+    shift = 16 * float(np.finfo(np.float32).eps) * xp.max(xp.abs(diag), axis=-1)
+    eye = xp.eye(H.shape[-1], dtype=H.dtype)
+    for _ in range(30):
+        try:
+            f = cho_factor(xp, H + shift[:, None, None] * eye)
+            if _finite(xp, f):
+                return f
+        except np.linalg.LinAlgError:
+            pass
+        shift = 2 * shift
+    raise np.linalg.LinAlgError("the Hessian preconditioner could not be factored; pass "
+                                "preconditioner='kronecker'.")
+
+
+def _finite(xp, factor) -> bool:
+    kind, f = factor
+    if kind == "numpy":
+        return True  # LAPACK raised already if it failed
+    return bool(xp.all(xp.isfinite(f)))  # cuSOLVER returns NaN instead of raising
+
+
+class HessianFactor:
+    """Cholesky factors of the exact Hessian of every member, and solves with them.
+
+    ``approx`` goes to :func:`hessian_blocks` (``work_dtype``, ``max_rows``, ``seed``):
+    without it this is exact Newton's solve; with it, a preconditioner.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from classdep.solvers.prepare import prepare, initial_point
+    >>> from classdep.solvers.objective import evaluate
+    >>> rng = np.random.default_rng(0)
+    >>> pp = prepare(rng.normal(size=(40, 3)), rng.integers(0, 3, 40), 3, device="cpu")
+    >>> prob = pp.prob.with_lambda(np.full((1, 3), 0.1))
+    >>> W, b = initial_point(pp)
+    >>> ev = evaluate(prob, prob.matmul_x(W) + b[None], W, b)
+    >>> SW, Sb = HessianFactor(prob, ev.P).solve(ev.gW, ev.gb)
+    >>> SW.shape, Sb.shape
+    ((3, 1, 3), (1, 3))
+    """
+
+    def __init__(self, prob: Problem, P, **approx):
+        xp = prob.xp
+        self.prob = prob
+        H, self.per_class = hessian_blocks(prob, P, **approx)
+        d, K, M = prob.d, prob.K, prob.M
+        if self.per_class:
+            H = xp.reshape(H, (M * K, d + 1, d + 1))
+        self.factor = cholesky_jittered(xp, H, approximate=bool(approx))
+
+    @staticmethod
+    def nbytes(n: int, d: int, K: int, M: int, *, family: str = "multinomial", itemsize: int = 8) -> int:
+        """Bytes of the Hessians and their largest temporary (:func:`hessian_bytes`)."""
+        return hessian_bytes(n, d, K, M, family, itemsize)
+
+    def solve(self, gW, gb):
+        """``H^{-1} [gW; gb]`` laid out like (gW (d, M, K), gb (M, K))."""
+        prob = self.prob
+        xp = prob.xp
+        d, K, M = prob.d, prob.K, prob.M
+        if self.per_class:
+            g = xp.concat([xp.permute_dims(gW, (1, 2, 0)), gb[:, :, None]], axis=2)  # (M, K, d+1)
+            s = cho_solve(xp, self.factor, xp.reshape(g, (M * K, d + 1, 1)))
+            s = xp.reshape(s, (M, K, d + 1))
+            return xp.permute_dims(s[:, :, :d], (2, 0, 1)), s[:, :, d]
+        # rows ordered (feature-or-intercept, class), as hessian_blocks lays them out
+        g = xp.concat([xp.permute_dims(gW, (1, 0, 2)), gb[:, None, :]], axis=1)  # (M, d+1, K)
+        s = cho_solve(xp, self.factor, xp.reshape(g, (M, (d + 1) * K, 1)))
+        s = xp.reshape(s, (M, d + 1, K))
+        return xp.permute_dims(s[:, :d, :], (1, 0, 2)), s[:, d, :]

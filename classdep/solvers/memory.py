@@ -24,7 +24,9 @@ import os
 import re
 from dataclasses import dataclass
 
-from .newton import class_block_bytes, hessian_bytes
+from .class_blocks import ClassBlockFactor
+from .hessian import HessianFactor
+from .kronecker import KroneckerFactor
 
 __all__ = ["MemoryPlan", "InsufficientMemoryError", "plan_memory", "available_bytes", "parse_bytes",
            "pick_preconditioner", "fold_batch_size", "WORK_ARRAYS", "X_COPIES", "PRECOND_PEAK"]
@@ -62,13 +64,13 @@ def pick_preconditioner(n: int, d: int, K: int, M: int, family: str, itemsize: i
     ('block', 187918400)
     """
     D1K = (d + 1) * K if family == "multinomial" else d + 1
-    hb = hessian_bytes(n, d, K, M, family, itemsize)
+    hb = HessianFactor.nbytes(n, d, K, M, family=family, itemsize=itemsize)
     if hb <= budget and D1K <= 8000:
         return "hessian", hb
-    cb = class_block_bytes(n, d, K, M, itemsize)
+    cb = ClassBlockFactor.nbytes(n, d, K, M, family=family, itemsize=itemsize)
     if family == "multinomial" and cb <= budget:
         return "block", cb
-    return "kronecker", (d * d + M * K * K + 2 * d * M * K) * itemsize
+    return "kronecker", KroneckerFactor.nbytes(n, d, K, M, family=family, itemsize=itemsize)
 
 
 def fold_batch_size(n: int, d: int, K: int, nfolds: int, *, itemsize: int, device: str = "cpu",

@@ -24,20 +24,17 @@ import dataclasses
 
 import numpy as np
 
-from ..backend import eigh, to_numpy
-from .chunked import cast_features, weighted_gram
-from .class_blocks import curvature_rows
+from ..backend import to_numpy
+from .chunked import cast_features
+from .class_blocks import ClassBlockFactor, curvature_rows
 from .driver import State
-from .kronecker import curvature
-from .newton import ClassBlockFactor, HessianFactor
+from .hessian import HessianFactor
+from .kronecker import KroneckerFactor, feature_basis
 from .objective import hessp
-from .problem import GAUGE_WEIGHT, Problem
+from .problem import Problem
 
 __all__ = ["NewtonCG"]
 
-# Above this many flops per preconditioner set-up (d K^3 per member), class-specific
-# penalties are approximated by their geometric mean inside the preconditioner.
-_MAX_BLOCK_FLOPS = 2e9
 # The Hessian preconditioner is formed at the first Newton iterate of each lambda and
 # formed anew when a CG solve took more than this many iterations (the iterate has moved
 # far from where it was formed, as after a large step along a coarse grid).
@@ -134,63 +131,8 @@ class NewtonCG:
         self._use = preconditioner
         self._last_cg = 0
         self._rebuild_after = _REBUILD_BLOCKS_AFTER_CG if preconditioner == "block" else _REBUILD_AFTER_CG
-        wbar = xp.mean(prob.omega, axis=1)
-        C = weighted_gram(xp, prob.X, wbar)
-        self.s, self.U = eigh(xp, C)
-        self.s = xp.maximum(self.s, 0.0)
+        self.basis = feature_basis(prob)
         self.maxcg = maxcg
-
-    # -- preconditioner -------------------------------------------------------------
-    def _setup(self, prob: Problem, state: State):
-        xp = prob.xp
-        B = curvature(prob, state.ev.P)  # (M, K, K)
-        K, M, d = prob.K, prob.M, prob.d
-        eye = xp.eye(K, dtype=B.dtype)
-        # An elementwise penalty lam[j, m, k] (e.g. Wager's dropout penalty) does not
-        # commute with the rotation U: inside this preconditioner it is approximated by
-        # its mean over the features, I ⊗ diag(mean_j lam[j]).  The "hessian"
-        # preconditioner adds it exactly.
-        lam = prob.lam_per_class()
-        lam_np = to_numpy(lam)
-        uniform = np.allclose(lam_np, lam_np[:, :1], rtol=1e-12, atol=0.0)
-        if uniform or d * K**3 * M > _MAX_BLOCK_FLOPS:
-            t, Q = eigh(xp, B)
-            t = xp.maximum(t, 0.0)
-            lam_bar = xp.exp(xp.mean(xp.log(lam), axis=1))  # (M,)
-            denom = self.s[:, None, None] * t[None, :, :] + lam_bar[None, :, None]  # (d, M, K)
-            blocks = ("eig", Q, denom)
-        else:
-            # (s_a B_m + diag(lam_m))^{-1} for every eigenvalue a and member m.
-            A = self.s[:, None, None, None] * B[None, ...] + lam[None, :, :, None] * eye
-            blocks = ("inv", xp.linalg.inv(A))
-        Bb = B if prob.intercept else xp.ones_like(B) * eye
-        u = prob.gauge
-        if u is not None:
-            Bb = Bb + GAUGE_WEIGHT * u[:, None] * u[None, :]
-        # A tiny ridge keeps a class that no member predicts (p ≈ 0) from a zero pivot.
-        tr = xp.sum(xp.linalg.diagonal(Bb), axis=1) / K
-        Bb = Bb + (1e-10 * tr + xp.finfo(B.dtype).smallest_normal)[:, None, None] * eye
-        return blocks, xp.linalg.inv(Bb)
-
-    def _apply(self, xp, pre, RW, Rb):
-        blocks, Binv = pre
-        R = xp.reshape(self.U.T @ xp.reshape(RW, (RW.shape[0], -1)), RW.shape)  # rotated
-        if blocks[0] == "eig":
-            _, Q, denom = blocks
-            Rq = xp.permute_dims(xp.permute_dims(R, (1, 0, 2)) @ Q, (1, 0, 2))  # (d, M, K)
-            Rq = Rq / denom
-            R = xp.permute_dims(xp.permute_dims(Rq, (1, 0, 2)) @ xp.permute_dims(Q, (0, 2, 1)),
-                                (1, 0, 2))
-        else:
-            R = (blocks[1] @ R[..., None])[..., 0]
-        ZW = xp.reshape(self.U @ xp.reshape(R, (R.shape[0], -1)), RW.shape)
-        Zb = (Binv @ Rb[..., None])[..., 0]
-        return ZW, Zb
-
-    def _precondition(self, xp, pre, rW, rb):
-        if pre is None:
-            return self._hf.solve(rW, rb)
-        return self._apply(xp, pre, rW, rb)
 
     def _hessp(self, prob: Problem, state: State, V, vb, running):
         """Hessian-vector product for the members still running CG (zero for the others).
@@ -270,9 +212,9 @@ class NewtonCG:
                     self._hf = HessianFactor(prob, state.ev.P, work_dtype=xp.float32,
                                              max_rows=r if r < prob.n // 2 else None)
                 state.work.hessians += 1
-            pre = None
+            pre = self._hf
         else:
-            pre = self._setup(prob, state)
+            pre = KroneckerFactor(prob, state.ev.P, self.basis)
         act = xp.asarray(state.active.astype(np.float64), dtype=dt)
         rW = -state.ev.gW * act[None, :, None]
         rb = -state.ev.gb * act[:, None]
@@ -284,7 +226,7 @@ class NewtonCG:
         target = eta * gnorm
         SW = xp.zeros_like(rW)
         Sb = xp.zeros_like(rb)
-        zW, zb = self._precondition(xp, pre, rW, rb)
+        zW, zb = pre.solve(rW, rb)
         pW, pb = zW, zb
         rz = xp.sum(rW * zW, axis=(0, 2)) + xp.sum(rb * zb, axis=1)
         running = state.active & (gnorm > 0)
@@ -305,7 +247,7 @@ class NewtonCG:
             running &= (rnorm > target) & (to_numpy(pHp) > 0)
             if not running.any():
                 break
-            zW, zb = self._precondition(xp, pre, rW, rb)
+            zW, zb = pre.solve(rW, rb)
             rz_new = xp.sum(rW * zW, axis=(0, 2)) + xp.sum(rb * zb, axis=1)
             beta = xp.where(rz != 0, rz_new / xp.where(rz != 0, rz, xp.ones_like(rz)),
                             xp.zeros_like(rz))
