@@ -18,10 +18,21 @@ from .analysis.geometry import Geometry
 from .analysis.lda import LDA
 from .analysis.separability import Separability
 from .glmnet_fit import GlmnetFit
-from .sweep import CVGlmnet
+from .sweep import CVGlmnet, CVGrid
+from .sweep.cvresult import measure_name
 from .validation import check_choice
 
 __all__ = ["plot"]
+
+
+def _level(v) -> str:
+    """A grid level as a label: numbers in %g, anything else as text."""
+    return f"{v:g}" if isinstance(v, float | np.floating | int | np.integer) else str(v)
+
+
+def _measure_name(cv: CVGlmnet) -> str:
+    a = cv.results.attrs
+    return measure_name(a["type_measure"], a.get("family", "multinomial"))
 
 
 def _axes_grid(n: int, ax=None):
@@ -100,8 +111,7 @@ def _(cv: CVGlmnet, ax=None):
     for name in ("min", "1se"):
         ax.axvline(x[cv.index[name]], color="0.3", ls=":", lw=0.8)
     ax.set_xlabel("Log Lambda")
-    ax.set_ylabel(cv.results.attrs["type_measure"].replace("class", "Misclassification Error")
-                  .replace("deviance", "Multinomial Deviance"))
+    ax.set_ylabel(_measure_name(cv))
     top = ax.secondary_xaxis("top")
     top.set_xticks(x[:: max(1, x.size // 8)])
     top.set_xticklabels([str(int(v)) for v in r["nzero"].values[:: max(1, x.size // 8)]])
@@ -110,32 +120,99 @@ def _(cv: CVGlmnet, ax=None):
 
 @plot.register
 def _(cw: Classwise, ax=None):
-    """Heatmap of each class's curve over log(lambda), normalized per class, with each
-    class's optimum (dots) and the global optimum (dashed line)."""
+    """Heatmap of each class's curve along the swept axis (log lambda, or a grid's levels),
+    normalized per class, with each class's optimum (dots) and the global optimum (dashed
+    line); per level of a grid, one heatmap per level."""
     import matplotlib.pyplot as plt
 
+    a = cw.table.attrs
+    if "grid_dim" in a:
+        return _classwise_per_level(cw, ax)
+    axis = a.get("over", "lambda")
     cur = cw.curves.values  # (L, K)
-    larger = cw.table.attrs["measure"] in ("recall", "precision", "ova_accuracy")
+    larger = a["measure"] in ("recall", "precision", "ova_accuracy")
     best = np.nanmax(cur, axis=0) if larger else np.nanmin(cur, axis=0)
     excess = np.abs(cur - best) / np.where(np.abs(best) > 0, np.abs(best), 1.0)  # relative excess
     vmax = float(np.nanquantile(excess, 0.5)) or 1.0  # keep the region near the optima readable
     classes = [str(c) for c in cw.curves["class"].values]
     if ax is None:
         fig, ax = plt.subplots(figsize=(6.5, 0.35 * len(classes) + 1.8), constrained_layout=True)
-    lam = cw.curves["lambda"].values
-    x = np.log10(lam)
-    order = np.argsort(x)  # log lambda increasing to the right, as plot.cv.glmnet
+    values = cw.curves[axis].values
+    if axis == "lambda":
+        x = np.log10(values)
+        glob = np.log10(a["lambda_global"])
+        ax.set_xlabel("log10 lambda")
+        where = ""
+    else:
+        # a grid's levels (augmentation strengths, feature sets): equally spaced, labelled
+        x = np.arange(values.size, dtype=float)
+        glob = float(a["index_global"])
+        ax.set_xticks(x, [_level(v) for v in values])
+        ax.set_xlabel(axis)
+        where = f" at lambda {a['lambda']:.3g}"
+    order = np.argsort(x)  # increasing to the right, as plot.cv.glmnet
+    half = 0.5 * (np.min(np.diff(x[order])) if x.size > 1 else 1.0)
     im = ax.imshow(excess[order].T, aspect="auto", cmap="viridis_r", origin="lower", vmin=0, vmax=vmax,
-                   extent=(x[order][0], x[order][-1], -0.5, len(classes) - 0.5), interpolation="nearest")
+                   extent=(x[order][0] - (half if axis != "lambda" else 0),
+                           x[order][-1] + (half if axis != "lambda" else 0), -0.5, len(classes) - 0.5),
+                   interpolation="nearest")
     ax.plot(x[cw.table["index_opt"].values], np.arange(len(classes)), "wo", ms=4, mec="k",
             label="class optimum")
-    ax.axvline(np.log10(cw.table.attrs["lambda_global"]), color="w", ls="--", lw=1, label="global optimum")
+    ax.axvline(glob, color="w", ls="--", lw=1, label="global optimum")
     ax.set_yticks(np.arange(len(classes)), classes, fontsize=7)
-    ax.set_xlabel("log10 lambda")
-    ax.set_title(f"class-wise {cw.table.attrs['measure']}: relative excess over each class's best",
-                 fontsize=9)
+    ax.set_title(f"class-wise {a['measure']}{where}: relative excess over each class's best", fontsize=9)
     ax.figure.colorbar(im, ax=ax, label="relative excess (clipped)", extend="max")
     ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.18), ncol=2, frameon=False)
+    return ax.figure
+
+
+def _classwise_per_level(cw: Classwise, ax=None):
+    """One heatmap per level of a grid (``classwise(grid)``), side by side."""
+    import matplotlib.pyplot as plt
+
+    t = cw.table
+    dim = t.attrs["grid_dim"]
+    n = t.sizes[dim]
+    if ax is None:
+        K = t.sizes["class"]
+        fig, axes = plt.subplots(1, n, figsize=(5.0 * n, 0.35 * K + 1.8), squeeze=False,
+                                 constrained_layout=True)
+        axes = axes.ravel()
+    else:
+        fig, axes = _axes_grid(n, ax)
+    for i in range(n):
+        ti = t.isel({dim: i})
+        level = ti[dim].values.item()
+        ti = ti.drop_vars([v for v in ti.data_vars if ti[v].dims == ()])
+        ti.attrs = dict(measure=t.attrs["measure"], over="lambda",
+                        lambda_global=float(t["lambda_global"].values[i]))
+        one = Classwise(ti, cw.curves.isel({dim: i}))
+        plot(one, ax=axes[i])
+        axes[i].set_title(f"{dim} = {_level(level)}", fontsize=9)
+    return fig
+
+
+@plot.register
+def _(grid: CVGrid, ax=None):
+    """Every level's cross-validated curve (mean and one SE band) over log lambda, with
+    its lambda_min; the R picture of ``plot.cv.glmnet`` for each level, on one axes."""
+    import matplotlib.pyplot as plt
+
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(6, 4), constrained_layout=True)
+    colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    for i, level in enumerate(grid.augment):
+        cv = grid[i]
+        x = np.log(cv.lambda_)
+        m, se = cv.cvm.values, cv.cvsd.values
+        c = colors[i % len(colors)]
+        ax.plot(x, m, color=c, lw=1.2, label=f"{grid.dim} = {_level(level)}")
+        ax.fill_between(x, m - se, m + se, color=c, alpha=0.15, lw=0)
+        j = cv.index["min"]
+        ax.plot(x[j], m[j], "o", color=c, ms=4)
+    ax.set_xlabel("Log Lambda")
+    ax.set_ylabel(_measure_name(grid[0]))
+    ax.legend(fontsize=7, loc="best")
     return ax.figure
 
 
@@ -147,6 +224,8 @@ def _(ci: BootCI, ax=None):
     import matplotlib.pyplot as plt
 
     a = ci.ci.attrs
+    if "grid_dim" in a:
+        return _boot_ci_per_level(ci, ax)
     t0 = ci.t0.values
     lo, hi = ci.ci.sel(bound="lower").values, ci.ci.sel(bound="upper").values
     order = np.argsort(t0, kind="stable")
@@ -156,7 +235,7 @@ def _(ci: BootCI, ax=None):
     y = np.arange(len(classes))
     ax.hlines(y, lo[order], hi[order], color="tab:blue", lw=1.5)
     ax.plot(t0[order], y, "o", color="tab:blue", ms=4, label="class estimate")
-    if a["statistic"] == "lambda_opt" and ci.t0_global is not None:
+    if str(a["statistic"]).endswith("_opt") and ci.t0_global is not None:
         ax.axvline(float(ci.t0_global), color="k", ls="--", lw=1, label="global optimum")
         if ci.ci_global is not None:
             ax.axvspan(*ci.ci_global.values, color="0.85", zorder=0, label="its interval")
@@ -166,11 +245,37 @@ def _(ci: BootCI, ax=None):
         ax.set_xscale("log")
     ax.set_yticks(y, classes, fontsize=7)
     ax.set_ylabel("class")
-    ax.set_xlabel("lambda" if a["statistic"] == "lambda_opt" else a["statistic"])
+    ax.set_xlabel(str(a["statistic"]).removesuffix("_opt") if str(a["statistic"]).endswith("_opt")
+                  else a["statistic"])
     ax.set_title(f"{100 * a['conf']:g}% {TYPES[a['type']]} intervals of {a['statistic']} "
                  f"(estimator '{a['estimator']}')", fontsize=9)
     ax.legend(fontsize=7, loc="best")
     return ax.figure
+
+
+def _boot_ci_per_level(ci: BootCI, ax=None):
+    """One forest plot per level of a grid (``boot_ci(boot(grid))``), side by side."""
+    import matplotlib.pyplot as plt
+
+    dim = ci.ci.attrs["grid_dim"]
+    n = ci.ci.sizes[dim]
+    if ax is None:
+        K = ci.t0.sizes["class"]
+        fig, axes = plt.subplots(1, n, figsize=(4.5 * n, 0.3 * K + 1.6), squeeze=False,
+                                 constrained_layout=True)
+        axes = axes.ravel()
+    else:
+        fig, axes = _axes_grid(n, ax)
+
+    def level(x, i):
+        return None if x is None else x.isel({dim: i}, drop=True)
+
+    for i in range(n):
+        one = level(ci.ci, i)
+        one.attrs = {k: v for k, v in ci.ci.attrs.items() if k != "grid_dim"}
+        plot(BootCI(one, level(ci.t0, i), level(ci.ci_global, i), level(ci.t0_global, i)), ax=axes[i])
+        axes[i].set_title(f"{dim} = {_level(ci.ci[dim].values[i])}", fontsize=9)
+    return fig
 
 
 @plot.register

@@ -93,3 +93,28 @@ def test_grid_classwise_round_trips(grid, tmp_path):
         xr.testing.assert_allclose(back.table, cw.table)
         assert repr(back) == repr(cw)
         assert back.to_dataframe().shape == cw.to_dataframe().shape
+
+
+def test_plots_of_a_grid_draw_every_level(grid):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig = cd.plot(grid)
+    assert len(fig.axes[0].get_legend().get_texts()) == len(grid)
+    cw = cd.classwise(grid, null=0)
+    fig = cd.plot(cw)
+    heat = [a for a in fig.axes if a.get_title().startswith("augment =")]
+    assert len(heat) == len(grid)
+    for i, a in enumerate(heat):
+        dots = a.lines[0].get_xdata()  # each class's optimum, at log10 lambda
+        np.testing.assert_allclose(dots, np.log10(cw.table["lambda_opt"].values[i]))
+    over = cd.classwise(grid, over="augment", null=0)
+    ax = cd.plot(over).axes[0]
+    np.testing.assert_array_equal(ax.lines[0].get_xdata(), over.table["index_opt"].values)
+    with pytest.warns(UserWarning):  # atoms at the grid's end on this small problem
+        ci = cd.boot_ci(cd.boot(grid, R=30, estimator="smooth", seed=1))
+    fig = cd.plot(ci)
+    assert sum(a.get_title().startswith("augment =") for a in fig.axes) == len(grid)
+    plt.close("all")
