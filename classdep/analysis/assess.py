@@ -85,6 +85,9 @@ def oracle_gain(cw: Classwise, x, y, newx, newy, **glmnet_args) -> xr.Dataset:
     >>> float(g.attrs["bound_total"]) >= 0
     True
     """
+    if "grid_dim" in cw.table.attrs or cw.table.attrs.get("over", "lambda") != "lambda":
+        raise ValueError("oracle_gain refits one path at its class-wise lambdas: pass classwise() of one "
+                         "cross-validated path (for a grid, classwise(grid[i]) and that level's features).")
     if cw.table.attrs["measure"] != "deviance":
         raise ValueError("oracle_gain compares deviances: compute classwise(cv, measure='deviance').")
     lam_g = cw.table.attrs["lambda_global"]
