@@ -169,9 +169,9 @@ def cho_solve(xp, factor, b):
         b = np.asarray(b)
         if b.shape[-1] == 1 and f and b.dtype == f[0][0].dtype:
             # One right-hand side: two BLAS triangular solves on the (Fortran-ordered)
-            # factor.  SciPy's cho_solve spends ~60 us a call on checks and LAPACK's
-            # potrs solves through a blocked trsm; at 500 factors of 257 x 257 (float32)
-            # this takes 16 ms against 32 ms.
+            # factor.  SciPy's cho_solve adds per-call checks and LAPACK's potrs solves
+            # through a blocked trsm, which costs more than it saves for one vector
+            # (measured in benchmarks/RESULTS.md).
             trsv = scipy.linalg.blas.get_blas_funcs("trsv", (b,))
             out = np.empty(b.shape, dtype=b.dtype)
             for i, (c, lower) in enumerate(f):
