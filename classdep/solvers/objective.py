@@ -48,9 +48,8 @@ __all__ = ["Evaluation", "evaluate", "penalty", "hessp", "tile_rows", "row_tiles
 # On the CPU the loss, gradient and Hessian-vector products run over tiles of rows of
 # about this many bytes a (rows, M, K) array: each tile's half-dozen elementwise passes
 # then stay in cache instead of streaming (n, M, K) arrays through memory, which is what
-# bounds them.  Measured on the synthetic 100-class problem (20000 x 256, 5 folds,
-# float32 products): one Hessian-vector product 118 ms untiled, 63 ms in 1024-row tiles
-# (2 MB), 75 ms in 4096-row tiles.  A GPU takes the whole array in one kernel.
+# bounds them.  Much larger tiles fall out of the cache; much smaller ones cut the matrix
+# products into pieces too small for BLAS.  A GPU takes the whole array in one kernel.
 _TILE_BYTES = 2**21
 
 
