@@ -11,66 +11,40 @@ number of classes, so ``lambda * penalty_factor[k]`` is exactly class ``k``'s pe
 
 from __future__ import annotations
 
+import dataclasses
 from contextlib import contextmanager
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
 
 import numpy as np
 import xarray as xr
 
 from .generics import coef, predict, summary
-from .persist import read_groups, write_groups
-from .rtable import format_table
-from .solvers.augment import check_augment
+from .inputs import features_and_labels
+from .link import response
+from .result import Result, Table
 from .solvers.chunked import is_out_of_core, read_rows, scan_features
-from .solvers.losses import LOSSES
-from .solvers.path import PRECONDITIONERS, SOLVERS, fit_path
-from .solvers.prepare import FAMILIES
+from .solvers.path import fit_path
+from .solvers.settings import (
+    CONTROL_FIELDS,
+    MODEL_FIELDS,
+    Control,
+    Model,
+    settings_attrs,
+    settings_from_attrs,
+    split_settings,
+)
 from .validation import (
     check_choice,
     check_class_names,
     check_class_totals,
     check_labels,
     check_lambda,
-    check_matrix,
-    check_source,
     check_weights,
 )
 
-__all__ = ["GlmnetFit", "glmnet"]
+__all__ = ["GlmnetFit", "GlmnetSummary", "FootTable", "glmnet", "singular_hessian_as_error"]
 
 _INTERCEPT = "(Intercept)"
-
-
-def _features_and_labels(x, y):
-    """``(X, y, feature names)`` from arrays, pandas objects or an ``as_features`` Dataset."""
-    names = None
-    if isinstance(x, xr.Dataset):
-        if "X" not in x or ("y" not in x and y is None):
-            raise ValueError("a Dataset passed as x needs data variables 'X' and 'y' (see as_features).")
-        if y is None:
-            yy = x["y"].values
-            if "class" in x.coords:
-                yy = np.asarray(x["class"].values)[yy]
-            y = yy
-        x = x["X"]
-    if isinstance(x, xr.DataArray):
-        if x.ndim == 2 and "sample" in x.dims and "feature" in x.dims:
-            x = x.transpose("sample", "feature")
-            if "feature" in x.coords:
-                names = [str(v) for v in x["feature"].values]
-        elif x.ndim == 2:
-            raise ValueError(f"x has dims {x.dims}; classdep expects ('sample', 'feature').")
-        if is_out_of_core(x.data):  # dask-backed (e.g. xr.open_zarr): do not load it
-            x = x.data
-    elif hasattr(x, "columns"):
-        names = [str(c) for c in x.columns]
-    if y is None:
-        raise ValueError("y is missing: pass the labels, or an as_features Dataset as x.")
-    X = check_source(x) if is_out_of_core(x) else check_matrix(x)
-    if names is None:
-        names = [f"V{j + 1}" for j in range(X.shape[1])]  # R's default column names
-    return X, y, names
 
 
 @contextmanager
@@ -136,16 +110,31 @@ def _per_class(value, classes, name: str) -> np.ndarray:
     return arr
 
 
+class FootTable(Table):
+    """A :class:`~classdep.result.Table` whose ``foot`` lines follow the table directly
+    (R prints its warnings under a fit's table without a blank line)."""
+
+    def lines(self) -> list[str]:
+        out = Table(self.head, self.rows).lines()
+        return out + list(self.foot)
+
+
 @dataclass(repr=False)
-class GlmnetFit:
+class GlmnetFit(Result):
     """A fitted path: R's ``glmnet`` object, holding xarray data.
+
+    The fit holds no training data: ``coef``/``predict`` with ``exact=True`` refit at
+    ``s`` and need ``x=`` and ``y=`` again, as in R; the settings, sample weights and
+    per-class penalty factors they need are in ``path.attrs``.
 
     Attributes
     ----------
     path : xr.Dataset
         ``coef`` (lambda, class, feature), ``intercept`` (lambda, class), ``penalty``
-        (lambda, class), and per lambda ``df``, ``dev_ratio``, ``niter``, ``converged``,
-        ``separable``, ``gap``, ``grad_norm``, ``objective``; settings in ``attrs``.
+        (lambda, class), per class the training counts ``n``, and per lambda ``df``,
+        ``dev_ratio``, ``niter``, ``converged``, ``separable``, ``gap``, ``grad_norm``,
+        ``objective``; settings in ``attrs``.
+
     Examples
     --------
     >>> import classdep as cd
@@ -155,7 +144,15 @@ class GlmnetFit:
     """
 
     path: xr.Dataset
-    _data: Any = field(default=None, repr=False)
+
+    _groups = (None,)  # the file's root group, as fits have always been written
+
+    def _datasets(self) -> dict[str | None, xr.Dataset | None]:
+        return {None: self.path}
+
+    @classmethod
+    def _from_groups(cls, groups) -> GlmnetFit:
+        return cls(groups[None])
 
     # R-like accessors -------------------------------------------------------------
     @property
@@ -186,39 +183,25 @@ class GlmnetFit:
     def family(self) -> str:
         return self.path.attrs["family"]
 
-    def __repr__(self) -> str:
+    @property
+    def settings(self) -> tuple[Model, Control]:
+        """The model specification and solver control the path was fitted with."""
+        return settings_from_attrs(self.path.attrs)
+
+    def _table(self) -> Table:
         p = self.path
-        lines = [f"Call:  {p.attrs.get('call', 'glmnet()')}", ""]
         lam = p["lambda"].values
         rows = [("", "Df", "%Dev", "Lambda")]
         for j in range(lam.size):
             rows.append((str(j + 1), str(int(p["df"].values[j])),
                          f"{100 * p['dev_ratio'].values[j]:.2f}", f"{lam[j]:.4g}"))
-        lines += format_table(rows)
+        foot = []
         bad = ~p["converged"].values
         if bad.any():
-            lines.append(f"Warning: not converged at {int(bad.sum())} lambda(s); see summary(fit).")
+            foot.append(f"Warning: not converged at {int(bad.sum())} lambda(s); see summary(fit).")
         if p["separable"].values.any():
-            lines.append("Note: training data separable at the smallest lambdas (flag 'separable').")
-        return "\n".join(lines)
-
-    def to_netcdf(self, path) -> None:
-        """Write the fit (coefficients, diagnostics, settings) to a netCDF file."""
-        write_groups(path, {None: self.path})
-
-    def to_zarr(self, path) -> None:
-        """Write the fit to a zarr store."""
-        write_groups(path, {None: self.path}, store="zarr")
-
-    @classmethod
-    def from_netcdf(cls, path, store: str = "netcdf") -> GlmnetFit:
-        """Read a fit written by :meth:`to_netcdf` (no training data: ``exact=True`` needs x, y)."""
-        return cls(read_groups(path, [None], "GlmnetFit", store)[None])
-
-    @classmethod
-    def from_zarr(cls, path) -> GlmnetFit:
-        """Read a fit written by :meth:`to_zarr`."""
-        return cls.from_netcdf(path, store="zarr")
+            foot.append("Note: training data separable at the smallest lambdas (flag 'separable').")
+        return FootTable([f"Call:  {p.attrs.get('call', 'glmnet()')}", ""], rows, foot)
 
 
 def _call_string(**given) -> str:
@@ -329,19 +312,15 @@ def glmnet(
     >>> fit.path["coef"].dims
     ('lambda', 'class', 'feature')
     """
-    check_choice(family, FAMILIES, "family")
-    check_choice(loss, LOSSES, "loss")
-    check_choice(solver, SOLVERS, "solver")
-    check_choice(preconditioner, PRECONDITIONERS, "preconditioner")
-    if not (isinstance(thresh, int | float) and 0 < thresh < 1):
-        raise ValueError(f"thresh={thresh!r} must be a number in (0, 1).")
-    if int(maxit) != maxit or maxit < 1:
-        raise ValueError(f"maxit={maxit!r} must be a positive integer.")
-    X, y, names = _features_and_labels(x, y)
+    # The arguments named like the settings' fields build them (validated there); the
+    # penalty factors wait for the class names.
+    given_args = locals()
+    model, control = split_settings(**{k: given_args[k] for k in MODEL_FIELDS + CONTROL_FIELDS
+                                       if k in given_args and k != "penalty_factor"})
+    X, y, names = features_and_labels(x, y)
     codes, classes = check_labels(y, X.shape[0])
     check_class_totals(codes, classes, check_weights(weights, X.shape[0]))
     K = classes.size
-    aug = check_augment(augment)
     pf = None if penalty_factor is None else _per_class(penalty_factor, classes, "penalty_factor")
     class_specific = isinstance(lambda_, xr.DataArray) and "class" in lambda_.dims
     if class_specific:
@@ -353,23 +332,32 @@ def glmnet(
         lam = np.unique(check_lambda(lambda_))[::-1]
     else:
         lam = None
+    if pf is not None:
+        model = dataclasses.replace(model, penalty_factor=pf)
     given = {k: v for k, v in dict(
         family=family, lambda_=None if lambda_ is None else "<given>", loss=loss,
         intercept=intercept, standardize=standardize, augment=augment,
     ).items() if v not in (None, "multinomial", "ce", True, False) or (k == "standardize" and v)}
     with singular_hessian_as_error(X, lam):
-        res = fit_path(
-            X, codes, K, lam, nlambda=nlambda, lambda_min_ratio=lambda_min_ratio, penalty_factor=pf,
-            weights=weights, family=family, loss=loss, tau=tau, gamma=gamma, class_weight=class_weight,
-            standardize=standardize, intercept=intercept, solver=solver, preconditioner=preconditioner,
-            thresh=thresh, maxit=maxit, device=device, dtype=dtype, augment=aug,
-            memory_limit=memory_limit,
-        )
+        res = fit_path(X, codes, K, lam, weights=weights, model=model, control=control, nlambda=nlambda,
+                       lambda_min_ratio=lambda_min_ratio)
+    attrs = {
+        "classdep_object": "GlmnetFit", **settings_attrs(model, control), "solver": res.solver,
+        "class_specific": int(class_specific), "n_samples": X.shape[0], "call": _call_string(**given),
+        "augment": "none" if model.augment is None else model.augment.describe(),
+    }
+    if weights is not None:
+        attrs["weights"] = np.asarray(weights, dtype=np.float64)  # an exact refit weighs x alike
+    return GlmnetFit(_path_dataset(res, classes, names, codes, attrs))
+
+
+def _path_dataset(res, classes, names, codes, attrs) -> xr.Dataset:
+    """The fit's dataset from the solver's arrays (member 0 of the batch)."""
     cls_coord = [str(c) for c in classes] if classes.dtype.kind in "OUS" else classes
     lamv = res.lambdas
     penalty = lamv[:, None] * res.penalty_factor[0][None, :]
     B = res.coef[:, :, 0, :]  # (L, d, K)
-    ds = xr.Dataset(
+    return xr.Dataset(
         {
             "coef": (("lambda", "class", "feature"), np.transpose(B, (0, 2, 1))),
             "intercept": (("lambda", "class"), res.intercept[:, 0, :]),
@@ -383,25 +371,12 @@ def glmnet(
             "gap": ("lambda", res.gap[:, 0]),
             "grad_norm": ("lambda", res.grad_norm[:, 0]),
             "products": ("lambda", np.array([w.products for w in res.work], dtype=float)),
+            "n": ("class", np.bincount(codes, minlength=len(classes))),
             **({} if res.augment_rounds is None else {"augment_rounds": ("lambda", res.augment_rounds)}),
         },
         coords={"lambda": lamv, "class": cls_coord, "feature": names},
-        attrs={
-            "classdep_object": "GlmnetFit", "family": family, "loss": loss, "tau": tau,
-            "gamma": gamma, "intercept": int(intercept), "standardize": int(standardize),
-            "thresh": thresh, "maxit": int(maxit), "solver": res.solver,
-            "dtype": str(np.dtype(dtype) if dtype is not None else "default"),
-            "class_specific": int(class_specific), "n_samples": X.shape[0],
-            "call": _call_string(**given),
-            "augment": "none" if aug is None else aug.describe(),
-        },
+        attrs=attrs,
     )
-    data = dict(x=X, y=y, weights=weights, settings=dict(
-        family=family, loss=loss, tau=tau, gamma=gamma, class_weight=class_weight,
-        intercept=intercept, standardize=standardize, thresh=thresh, maxit=maxit,
-        device=device, dtype=dtype, solver=solver, preconditioner=preconditioner, augment=augment,
-        memory_limit=memory_limit, penalty_factor=None if penalty_factor is None else pf))
-    return GlmnetFit(ds, data)
 
 
 # -- coef / predict / summary -----------------------------------------------------------
@@ -437,14 +412,14 @@ def _resolve_s(fit: GlmnetFit, s) -> tuple[np.ndarray, bool]:
 
 
 def _refit(fit: GlmnetFit, s: np.ndarray, x=None, y=None) -> GlmnetFit:
-    data = fit._data
-    if x is not None:
-        data = dict(data or {}, x=x, y=y)
-    if data is None or data.get("x") is None:
-        raise ValueError("exact=True refits at s and needs the training data: pass x= and y=.")
-    st = dict(data.get("settings", {}))
-    pf = st.pop("penalty_factor", None)
-    return glmnet(data["x"], data["y"], lambda_=s, weights=data.get("weights"), penalty_factor=pf, **st)
+    """The fit repeated at ``s`` on the training data ``x``, ``y`` (R's ``exact = TRUE``)."""
+    if x is None or y is None:
+        raise ValueError("exact=True refits at s and needs the training data, as R's glmnet does: "
+                         "pass x= and y= (the fit keeps no copy of them).")
+    model, control = fit.settings
+    given = {k: getattr(model, k) for k in MODEL_FIELDS}
+    given.update({k: getattr(control, k) for k in CONTROL_FIELDS if k != "reproducible"})
+    return glmnet(x, y, lambda_=s, weights=fit.path.attrs.get("weights"), **given)
 
 
 @coef.register
@@ -477,7 +452,7 @@ def _(fit: GlmnetFit, newx=None, s=None, type: str = "link", exact: bool = False
     check_choice(type, ("link", "response", "class"), "type")
     if newx is None:
         raise ValueError("predict needs newx, the features to predict for.")
-    Xn, _, _ = _features_and_labels(newx, np.zeros(np.shape(getattr(newx, "X", newx))[0]))
+    Xn, _, _ = features_and_labels(newx, name="newx", need_labels=False)
     d = fit.path.sizes["feature"]
     if Xn.shape[1] != d:
         raise ValueError(f"newx has {Xn.shape[1]} features but the model was fitted on {d}.")
@@ -491,15 +466,8 @@ def _(fit: GlmnetFit, newx=None, s=None, type: str = "link", exact: bool = False
     if type == "link":
         out = xr.DataArray(Z, dims=("lambda", "sample", "class"), coords=coords, name="link")
     elif type == "response":
-        if fit.family == "gaussian":
-            P = Z  # least squares: the fitted value
-        elif fit.family == "multinomial":
-            Z = Z - Z.max(axis=2, keepdims=True)
-            P = np.exp(Z)
-            P /= P.sum(axis=2, keepdims=True)
-        else:
-            P = 0.5 * (1.0 + np.tanh(0.5 * Z))  # logistic without overflow
-        out = xr.DataArray(P, dims=("lambda", "sample", "class"), coords=coords, name="response")
+        out = xr.DataArray(response(Z, fit.family), dims=("lambda", "sample", "class"), coords=coords,
+                           name="response")
     else:
         lab = np.asarray(C["class"].values)[Z.argmax(axis=2)]
         out = xr.DataArray(lab, dims=("lambda", "sample"), coords={"lambda": coords["lambda"]},
@@ -508,12 +476,29 @@ def _(fit: GlmnetFit, newx=None, s=None, type: str = "link", exact: bool = False
 
 
 @dataclass(repr=False)
-class GlmnetSummary:
-    """What ``summary(fit)`` returns: settings, convergence and the path's ends."""
+class GlmnetSummary(Result):
+    """What ``summary(fit)`` returns: settings, convergence and the path's ends.
+
+    Examples
+    --------
+    >>> import classdep as cd
+    >>> s = cd.summary(cd.glmnet(cd.datasets.digits(), nlambda=3))
+    >>> repr(s).splitlines()[2].split()[:2]
+    ['Family:', 'multinomial']
+    """
 
     fit: GlmnetFit
 
-    def __repr__(self) -> str:
+    _groups = (None,)
+
+    def _datasets(self) -> dict[str | None, xr.Dataset | None]:
+        return {None: self.fit.path}
+
+    @classmethod
+    def _from_groups(cls, groups) -> GlmnetSummary:
+        return cls(GlmnetFit(groups[None]))
+
+    def _table(self) -> Table:
         p = self.fit.path
         a = p.attrs
         conv = p["converged"].values
@@ -541,7 +526,7 @@ class GlmnetSummary:
         if sep.any():
             lines.append(f"Separable: training data perfectly classified for lambda <= "
                          f"{lam[sep].max():.4g}")
-        return "\n".join(lines)
+        return Table(lines)
 
 
 @summary.register

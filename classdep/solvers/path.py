@@ -16,7 +16,7 @@ import numpy as np
 
 from ..backend import to_numpy
 from ..exceptions import ConvergenceWarning, ScaleWarning, SeparationWarning, warn_caller
-from ..validation import check_choice, check_lambda
+from ..validation import check_lambda
 from .augment import MAX_ROUNDS, Anderson, QuadraticPenalty
 from .chunked import ChunkedFeatures
 from .driver import State, Work, machine_eps, minimize, restart, start
@@ -25,14 +25,14 @@ from .newton import CholeskyNewton, hessian_bytes
 from .newton_cg import NewtonCG
 from .objective import Problem, evaluate, logits
 from .prepare import Prepared, initial_point, prepare, to_user_scale
+from .settings import PRECONDITIONERS, SOLVERS, Control, Model, split_settings
 
-__all__ = ["PathFit", "fit_path", "iter_path", "prepare", "lambda_grid", "choose_solver"]
+__all__ = ["PathFit", "fit_path", "iter_path", "prepare", "lambda_grid", "choose_solver", "SOLVERS",
+           "PRECONDITIONERS", "Model", "Control"]
 
-SOLVERS = ("auto", "newton", "newton-cg")
 # Coefficient vectors up to this length get the exact Newton solver under "auto": a
 # Hessian costs about (d+1)K / 4 Hessian-vector products, and those need no CG.
 _TINY = 64
-PRECONDITIONERS = ("auto", "hessian", "block", "kronecker")
 
 # glmnet's ridge convention: lambda_max is the lasso lambda_max at alpha = 1e-3.
 _RIDGE_ALPHA = 1e-3
@@ -123,7 +123,6 @@ def choose_solver(prob: Problem, device: str = "cpu", preconditioner: str = "aut
     >>> choose_solver(prepare(rng.normal(size=(200, 40)), y, 3, device="cpu").prob)
     ('newton-cg', 'hessian')
     """
-    check_choice(preconditioner, PRECONDITIONERS, "preconditioner")
     n, d, K, M = prob.n, prob.d, prob.K, prob.M
     itemsize = 4 if prob.X.dtype == prob.xp.float32 else 8
     D1K = (d + 1) * K if prob.family == "multinomial" else d + 1
@@ -154,16 +153,17 @@ def _penalties(lambdas: np.ndarray, penalty_factor, M: int, K: int) -> np.ndarra
 
 
 def iter_path(
-    pp: Prepared, lambdas: np.ndarray, penalty_factor=None, *, solver="auto",
-    thresh: float = 1e-7, maxit: int = 100, warm: tuple | None = None,
-    preconditioner: str = "auto", prev: tuple | None = None, lam_before=None,
-    mixed: bool | None = None,
+    pp: Prepared, lambdas: np.ndarray, penalty_factor=None, *, control: Control | None = None,
+    warm: tuple | None = None, prev: tuple | None = None, lam_before=None, **shorthand,
 ) -> Iterator[tuple[int, State]]:
     """Yield ``(j, state)`` after solving at ``lambdas[j]``, warm-starting each fit.
 
-    To resume a path, pass ``warm`` (the solution at the last lambda solved), ``prev``
-    (the one before it) and ``lam_before`` (those two lambdas): the warm starts, and so
-    the results, are then those of an uninterrupted run.
+    ``control`` (a :class:`~classdep.solvers.settings.Control`, or its fields by name
+    as ``shorthand``) picks the solver, preconditioner, threshold and iterations.  To
+    resume a path, pass ``warm`` (the solution at the last lambda solved), ``prev`` (the
+    one before it) and ``lam_before`` (those two lambdas): the warm starts, and so the
+    results, are then those of an uninterrupted run; with ``control.reproducible`` the
+    resumed run repeats the uninterrupted one bit for bit.
 
     With ``pp.augment`` of ``method="quadratic"``, Wager's penalty is added to
     ``lambdas[j] * penalty_factor`` as an elementwise penalty; for the logistic
@@ -182,10 +182,11 @@ def iter_path(
     >>> [(j, bool(st.converged.all())) for j, st in iter_path(pp, np.array([1.0, 0.1, 0.01]))]
     [(0, True), (1, True), (2, True)]
     """
+    _, control = split_settings(control=control, **shorthand)
+    solver, preconditioner = control.solver, control.preconditioner
     prob = pp.prob
     xp = prob.xp
     dt = prob.X.dtype
-    check_choice(solver, SOLVERS, "solver")
     pf = _penalties(lambdas, penalty_factor, prob.M, prob.K)
     adaptive = preconditioner == "auto"
     auto_solver, preconditioner = choose_solver(prob, pp.device, preconditioner,
@@ -194,12 +195,15 @@ def iter_path(
         solver = auto_solver
     if solver == "newton-cg":
         _warn_feature_scale(prob)
-    # A checkpointed sweep (mixed=False) needs each lambda's preconditioner to depend on
-    # that lambda alone, so that a resumed path repeats it; elsewhere the block factors
-    # carry over from one lambda to the next while CG stays short.
+    # A reproducible run (a checkpointed sweep) needs each lambda's solve to depend on its
+    # warm start alone, so that a resumed path repeats it: CG in float64, no preconditioner
+    # carried over.  Elsewhere the block factors carry over while CG stays short.
+    carry = not control.reproducible
     inner = CholeskyNewton() if solver == "newton" else NewtonCG(
-        prob, preconditioner=preconditioner, mixed=mixed, adaptive=adaptive, reuse=mixed is not False)
-    thresh_eff = max(float(thresh), 10 * machine_eps(prob))
+        prob, preconditioner=preconditioner, mixed=None if carry else False, adaptive=adaptive,
+        reuse=carry)
+    thresh_eff = max(float(control.thresh), 10 * machine_eps(prob))
+    maxit = control.maxit
     W, b = warm if warm is not None else initial_point(pp)
     hist = [] if lam_before is None else [float(v) for v in lam_before]
     if warm is None:
@@ -208,10 +212,9 @@ def iter_path(
     if pp.augment is not None and pp.augment.method == "quadratic":
         quad = QuadraticPenalty(prob, pp.augment, pp.center, pp.sd)
         pen = quad(prob, evaluate(prob, logits(prob, W, b), W, b, grad=False).P)
-    # Outside checkpointed sweeps the last solution's logits, loss and gradient carry
-    # over to the next lambda (only the penalty changes); a resumed path has only the
+    # Outside reproducible runs the last solution's logits, loss and gradient carry over
+    # to the next lambda (only the penalty changes); a resumed path has only the
     # coefficients and starts from X W + b, which rounds differently.
-    carry = mixed is not False
     last = None
     for j, lam in enumerate(lambdas):
         base = xp.asarray(lam * pf, dtype=dt)
@@ -349,11 +352,8 @@ def _separable(st: State, prob: Problem) -> np.ndarray:
 
 
 def fit_path(
-    X, y, n_classes: int, lambdas=None, *, nlambda: int = 100, lambda_min_ratio=None,
-    penalty_factor=None, weights=None, batch_weights=None, family="multinomial", loss="ce",
-    tau=1.0, gamma=0.3, class_weight=None, standardize=False, intercept=True, solver="auto",
-    preconditioner="auto", thresh: float = 1e-7, maxit: int = 100, device="auto", dtype=None,
-    warn: bool = True, response=None, augment=None, memory_limit=None,
+    X, y, n_classes: int, lambdas=None, *, weights=None, batch_weights=None, response=None,
+    model: Model | None = None, control: Control | None = None, **options,
 ) -> PathFit:
     """Solve a whole path for a batch of members; see :func:`classdep.glmnet`.
 
@@ -363,20 +363,25 @@ def fit_path(
     noise or dropout to the objective (:mod:`classdep.solvers.augment`); with the
     quadratic method the rounds of its fixed point are in ``augment_rounds``.
 
+    ``model`` and ``control`` are the settings (:mod:`classdep.solvers.settings`);
+    ``options`` are ``nlambda`` and ``lambda_min_ratio`` (the default grid, see
+    :func:`lambda_grid`), ``warn`` (warn about non-convergence and separation, default
+    True) and, as shorthands, any field of :class:`Model` or :class:`Control` by name.
+
     Examples
     --------
     >>> rng = np.random.default_rng(0)
     >>> X = rng.normal(size=(100, 4)); y = rng.integers(0, 3, 100)
-    >>> fit = fit_path(X, y, 3, nlambda=5)
+    >>> fit = fit_path(X, y, 3, nlambda=5, family="multinomial", thresh=1e-9)
     >>> fit.coef.shape  # (lambda, feature, member, class)
     (5, 4, 1, 3)
     """
-    pp = prepare(
-        X, y, n_classes, weights=weights, batch_weights=batch_weights, family=family, loss=loss,
-        tau=tau, gamma=gamma, class_weight=class_weight, standardize=standardize,
-        intercept=intercept, device=device, dtype=dtype, response=response, augment=augment,
-        memory_limit=memory_limit,
-    )
+    nlambda = options.pop("nlambda", 100)
+    lambda_min_ratio = options.pop("lambda_min_ratio", None)
+    warn = options.pop("warn", True)
+    model, control = split_settings(model, control, **options)
+    pp = prepare(X, y, n_classes, weights=weights, batch_weights=batch_weights, response=response,
+                 model=model, control=control)
     if lambdas is None:
         lam = lambda_grid(pp, nlambda, lambda_min_ratio)
     else:
@@ -388,7 +393,7 @@ def fit_path(
             )
     prob = pp.prob
     L, M, K, d = lam.size, prob.M, prob.K, prob.d
-    pf = _penalties(lam, penalty_factor, M, K)
+    pf = _penalties(lam, model.penalty_factor, M, K)
     out = {k: np.zeros((L, M)) for k in ("loss", "gap", "grad_norm", "objective")}
     niter = np.zeros((L, M), dtype=np.int64)
     conv = np.zeros((L, M), dtype=bool)
@@ -399,11 +404,10 @@ def fit_path(
     quadratic = pp.augment is not None and pp.augment.method == "quadratic"
     rounds = np.zeros(L, dtype=np.int64) if quadratic else None
     fp_failed = np.zeros(L, dtype=bool)
-    used_solver = solver
+    used_solver = control.solver
     W0, b0 = initial_point(pp)
     null = to_numpy(start(prob.with_lambda(prob.xp.zeros((M, K), dtype=prob.X.dtype)), W0, b0).ev.loss)
-    for j, st in iter_path(pp, lam, pf, solver=solver, thresh=thresh, maxit=maxit,
-                           preconditioner=preconditioner):
+    for j, st in iter_path(pp, lam, pf, control=control):
         used_solver = st.extra["solver"]
         coef[j], icpt[j] = to_user_scale(pp, st.W, st.b)
         out["loss"][j] = to_numpy(st.ev.loss)
@@ -419,7 +423,7 @@ def fit_path(
             rounds[j] = st.extra["augment_rounds"]
             fp_failed[j] = not st.extra["augment_converged"]
     if warn:
-        _warn(lam, conv, sep, maxit, fp_failed)
+        _warn(lam, conv, sep, control.maxit, fp_failed)
     return PathFit(
         lambdas=lam, penalty_factor=pf, coef=coef, intercept=icpt, loss=out["loss"],
         null_loss=null, niter=niter, converged=conv, gap=out["gap"],

@@ -14,16 +14,16 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..backend import asarray, default_dtype, namespace, resolve_device, to_numpy
-from ..validation import check_choice, check_matrix, check_source, check_weights
-from .augment import Augment, check_augment, noisy_copies
+from ..validation import check_matrix, check_source, check_weights
+from .augment import Augment, noisy_copies
 from .chunked import ChunkedFeatures, aligned_rows, is_out_of_core, read_rows, scan_features
 from .losses import logit_adjustments
 from .memory import MemoryPlan, plan_memory
 from .objective import Problem
+from .settings import FAMILIES, Control, Model, split_settings
 
 __all__ = ["FAMILIES", "Prepared", "prepare", "initial_point", "to_user_scale"]
 
-FAMILIES = ("multinomial", "ova", "gaussian")
 
 
 @dataclass
@@ -42,15 +42,29 @@ class Prepared:
     plan: MemoryPlan | None = None  # how X is held (resident or in row chunks)
 
 
+@dataclass
+class _Targets:
+    """Everything of a problem but the features: labels, weights and logit adjustments."""
+
+    Y: np.ndarray  # (n, K) one-hot labels or the real-valued response
+    omega: np.ndarray  # (n, M) normalized member weights
+    codes: np.ndarray | None
+    counts: np.ndarray  # (K,) weighted class counts
+    delta: np.ndarray | None
+    iota: np.ndarray | None
+    ldt: np.ndarray | None
+
+
 def prepare(
-    X, codes, n_classes: int, *, weights=None, batch_weights=None, family="multinomial",
-    loss="ce", tau=1.0, gamma=0.3, class_weight=None, standardize=False, intercept=True,
-    device="auto", dtype=None, response=None, augment=None, memory_limit=None,
+    X, codes, n_classes: int, *, weights=None, batch_weights=None, response=None,
+    model: Model | None = None, control: Control | None = None, **shorthand,
 ) -> Prepared:
     """Validate, centre (and scale) the features and move everything to ``device``.
 
-    ``family="gaussian"`` fits least squares on the one-hot labels, or on a real-valued
-    ``response`` (n, n_classes) when one is given (``codes`` may then be None).
+    ``model`` and ``control`` are the settings (:mod:`classdep.solvers.settings`), or
+    their fields by name as ``shorthand``.  ``family="gaussian"`` fits least squares on
+    the one-hot labels, or on a real-valued ``response`` (n, n_classes) when one is given
+    (``codes`` may then be None).
     ``augment`` (see :mod:`classdep.solvers.augment`): with ``method="sample"`` the
     noised copies are stacked here (centring and scaling use the clean features), with
     ``method="quadratic"`` the spec is kept for :func:`iter_path`.
@@ -69,8 +83,8 @@ def prepare(
     >>> pp.prob.n, pp.prob.d, pp.prob.K, pp.prob.M
     (50, 4, 3, 1)
     """
-    check_choice(family, FAMILIES, "family")
-    aug = check_augment(augment)
+    model, control = split_settings(model, control, **shorthand)
+    family, aug = model.family, model.augment
     out_of_core = is_out_of_core(X)
     Xn = check_source(X) if out_of_core else check_matrix(X)
     n, d = Xn.shape
@@ -85,18 +99,73 @@ def prepare(
             raise ValueError("response has NaN or inf values.")
     elif codes is None:
         raise ValueError("y is missing: pass the labels (or response= with family='gaussian').")
-    if family == "gaussian" and loss != "ce":
-        raise ValueError(f"loss={loss!r} adjusts logits; family='gaussian' takes loss='ce' only.")
     if codes is not None:
         codes = np.asarray(codes)
         if codes.shape != (n,):
             raise ValueError(f"y has {codes.shape[0]} labels but x has {n} samples; they must match.")
     w = check_weights(weights, n)
-    if class_weight is not None:
+    if model.class_weight is not None:
         if codes is None:
             raise ValueError("class_weight needs class labels y; with response= use weights=.")
-        cw = _class_weights(class_weight, codes, K)
+        cw = _class_weights(model.class_weight, codes, K)
         w = w * cw[codes]
+    omega = _member_weights(w, batch_weights, n)
+    if response is None:
+        Y = np.zeros((n, K))
+        Y[np.arange(n), codes] = 1.0
+    else:
+        Y = Yr
+    counts = np.bincount(codes, weights=w, minlength=K) if codes is not None else w @ Y
+    if family == "gaussian":
+        delta, iota, ldt = None, None, None
+    else:
+        delta, iota, ldt = logit_adjustments(model.loss, counts, tau=model.tau, gamma=model.gamma)
+    t = _Targets(Y, omega, codes, counts, delta, iota, ldt)
+    dev = resolve_device(control.device)
+    dt = control.dtype if control.dtype is not None else default_dtype(dev)
+    wbar = w / w.sum()
+    copies = aug.copies if aug is not None and aug.method == "sample" else 1
+    plan = plan_memory(n * copies, d, K, omega.shape[1],
+                       itemsize=np.dtype(dt).itemsize, device=dev, memory_limit=control.memory_limit,
+                       family=family)
+    if plan.x_resident and out_of_core:
+        Xn = check_matrix(_read_all(Xn))
+    elif not plan.x_resident:
+        if aug is not None:
+            raise ValueError(
+                f"augment= needs the features in memory, but X ({n} x {d}) is read in chunks "
+                f"(memory plan: {plan.x_bytes / 2**30:.3g} GiB does not fit beside the fit). Pass "
+                "the augmented features as an 'augment' dim of x instead, or raise memory_limit."
+            )
+        return _chunked(Xn, t, wbar, model, (dev, dt), plan)
+    intercept = model.intercept
+    # Centring is an exact reparameterization only when the intercept is free.
+    center = wbar @ Xn if intercept else np.zeros(d)
+    Xc = Xn - center
+    # A constant feature centres to rounding residue (1e-16 of its value), not to zero:
+    # zero it exactly, so that its coefficient is exactly 0 and standardize does not
+    # blow the residue up to unit scale (a singular Hessian).
+    const = np.ptp(Xn, axis=0) == 0
+    if intercept and const.any():
+        Xc[:, const] = 0.0
+    sd = np.ones(d)
+    if model.standardize:
+        sd = np.sqrt(np.maximum(wbar @ (Xc * Xc) - (wbar @ Xc) ** 2, 0.0))
+        sd[(sd == 0) | const] = 1.0  # constant features stay at zero coefficient anyway
+        Xc = Xc / sd
+    if aug is not None and aug.method == "sample":
+        # R noised copies of the raw features, centred and scaled like the clean ones;
+        # labels and weights repeat (each copy weighs 1/R; omega stays normalized).
+        R = aug.copies
+        Xc = (noisy_copies(Xn, aug) - center) / sd
+        t = dataclasses.replace(t, Y=np.tile(Y, (R, 1)), omega=np.tile(omega, (R, 1)) / R,
+                                codes=None if codes is None else np.tile(codes, R))
+    prob = _problem(asarray(Xc, dev, dt), t, model, dev, dt)
+    return Prepared(prob, center, sd, counts, delta, iota, ldt, dev, augment=aug, plan=plan)
+
+
+def _member_weights(w: np.ndarray, batch_weights, n: int) -> np.ndarray:
+    """(n, M) weights of every member, each normalized to sum to one."""
     if batch_weights is None:
         Bw = w[None, :]
     else:
@@ -108,69 +177,19 @@ def prepare(
         Bw = Bw * w[None, :]
         if (Bw.sum(axis=1) <= 0).any():
             raise ValueError("a batch member has no sample with positive weight.")
-    omega = (Bw / Bw.sum(axis=1, keepdims=True)).T  # (n, M)
-    if response is None:
-        Y = np.zeros((n, K))
-        Y[np.arange(n), codes] = 1.0
-    else:
-        Y = Yr
-    counts = np.bincount(codes, weights=w, minlength=K) if codes is not None else w @ Y
-    if family == "gaussian":
-        delta, iota, ldt = None, None, None
-    else:
-        delta, iota, ldt = logit_adjustments(loss, counts, tau=tau, gamma=gamma)
-    dev = resolve_device(device)
-    dt = np.dtype(dtype) if dtype is not None else default_dtype(dev)
-    if dt not in (np.float32, np.float64):
-        raise ValueError(f"dtype={dt} is not supported; use float64 or float32.")
-    wbar = w / w.sum()
-    copies = aug.copies if aug is not None and aug.method == "sample" else 1
-    plan = plan_memory(n * copies, d, K, omega.shape[1],
-                       itemsize=np.dtype(dt).itemsize, device=dev, memory_limit=memory_limit,
-                       family=family)
-    if plan.x_resident and out_of_core:
-        Xn = check_matrix(_read_all(Xn))
-    elif not plan.x_resident:
-        if aug is not None:
-            raise ValueError(
-                f"augment= needs the features in memory, but X ({n} x {d}) is read in chunks "
-                f"(memory plan: {plan.x_bytes / 2**30:.3g} GiB does not fit beside the fit). Pass "
-                "the augmented features as an 'augment' dim of x instead, or raise memory_limit."
-            )
-        return _chunked(Xn, codes, Y, omega, K, w, wbar, counts, delta, iota, ldt, dev, dt, family,
-                        standardize, intercept, plan)
-    # Centring is an exact reparameterization only when the intercept is free.
-    center = wbar @ Xn if intercept else np.zeros(d)
-    Xc = Xn - center
-    # A constant feature centres to rounding residue (1e-16 of its value), not to zero:
-    # zero it exactly, so that its coefficient is exactly 0 and standardize does not
-    # blow the residue up to unit scale (a singular Hessian).
-    const = np.ptp(Xn, axis=0) == 0
-    if intercept and const.any():
-        Xc[:, const] = 0.0
-    sd = np.ones(d)
-    if standardize:
-        sd = np.sqrt(np.maximum(wbar @ (Xc * Xc) - (wbar @ Xc) ** 2, 0.0))
-        sd[(sd == 0) | const] = 1.0  # constant features stay at zero coefficient anyway
-        Xc = Xc / sd
-    if aug is not None and aug.method == "sample":
-        # R noised copies of the raw features, centred and scaled like the clean ones;
-        # labels and weights repeat (each copy weighs 1/R; omega stays normalized).
-        R = aug.copies
-        Xc = (noisy_copies(Xn, aug) - center) / sd
-        Y = np.tile(Y, (R, 1))
-        omega = np.tile(omega, (R, 1)) / R
-        if codes is not None:
-            codes = np.tile(codes, R)
+    return (Bw / Bw.sum(axis=1, keepdims=True)).T
+
+
+def _problem(X, t: _Targets, model: Model, dev: str, dt) -> Problem:
+    """The :class:`Problem` on the device, from features already there (or read in chunks)."""
     prob = Problem(
-        X=asarray(Xc, dev, dt), Y=asarray(Y, dev, dt), omega=asarray(omega, dev, dt),
-        lam=asarray(np.ones((omega.shape[1], K)), dev, dt), family=family, xp=None,
-        delta=None if delta is None else asarray(delta, dev, dt),
-        iota=None if iota is None else asarray(iota, dev, dt),
-        scale=None if ldt is None else asarray(ldt[codes], dev, dt), intercept=bool(intercept),
+        X=X, Y=asarray(t.Y, dev, dt), omega=asarray(t.omega, dev, dt),
+        lam=asarray(np.ones((t.omega.shape[1], t.Y.shape[1])), dev, dt), family=model.family, xp=None,
+        delta=None if t.delta is None else asarray(t.delta, dev, dt),
+        iota=None if t.iota is None else asarray(t.iota, dev, dt),
+        scale=None if t.ldt is None else asarray(t.ldt[t.codes], dev, dt), intercept=model.intercept,
     )
-    prob = _with_namespace(prob)
-    return Prepared(prob, center, sd, counts, delta, iota, ldt, dev, augment=aug, plan=plan)
+    return _with_namespace(prob)
 
 
 def _with_namespace(prob: Problem) -> Problem:
@@ -183,23 +202,19 @@ def _read_all(source) -> np.ndarray:
     return read_rows(source, 0, source.shape[0], dtype=None)
 
 
-def _chunked(source, codes, Y, omega, K, w, wbar, counts, delta, iota, ldt, dev, dt, family,
-             standardize, intercept, plan) -> Prepared:
-    """The prepared problem with X read in row chunks (see :mod:`.chunked`)."""
+def _chunked(source, t: _Targets, wbar, model: Model, where: tuple, plan) -> Prepared:
+    """The prepared problem with X read in row chunks (see :mod:`.chunked`); ``where`` is
+    ``(device, dtype)``."""
+    dev, dt = where
     n, d = source.shape
     rows = aligned_rows(source, plan.chunk_rows)
-    center, const, sd = scan_features(source, wbar, rows, standardize=standardize, intercept=intercept)
-    if not intercept:
+    center, const, sd = scan_features(source, wbar, rows, standardize=model.standardize,
+                                      intercept=model.intercept)
+    if not model.intercept:
         const = np.zeros(d, dtype=bool)  # as in memory: only centred columns are zeroed
     Xc = ChunkedFeatures(source, center, sd, const, dev, dt, rows)
-    prob = Problem(
-        X=Xc, Y=asarray(Y, dev, dt), omega=asarray(omega, dev, dt),
-        lam=asarray(np.ones((omega.shape[1], K)), dev, dt), family=family, xp=None,
-        delta=None if delta is None else asarray(delta, dev, dt),
-        iota=None if iota is None else asarray(iota, dev, dt),
-        scale=None if ldt is None else asarray(ldt[codes], dev, dt), intercept=bool(intercept),
-    )
-    return Prepared(_with_namespace(prob), center, sd, counts, delta, iota, ldt, dev, plan=plan)
+    prob = _problem(Xc, t, model, dev, dt)
+    return Prepared(prob, center, sd, t.counts, t.delta, t.iota, t.ldt, dev, plan=plan)
 
 
 def _class_weights(class_weight, codes, K) -> np.ndarray:

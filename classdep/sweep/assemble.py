@@ -5,21 +5,34 @@ from __future__ import annotations
 import numpy as np
 import xarray as xr
 
+from ..link import class_scores, squared_error
 from ..metrics import classwise_dataset
 from .cvresult import CVGlmnet, choose_lambda, cv_summary
 
 __all__ = ["assemble"]
 
 
-def assemble(blocks, fit, X, codes, classes, folds, nf, w, lam, type_measure, keep, family, args):
-    P = np.stack([b["P"] for b in blocks])  # (L, n, K)
-    if family != "multinomial":
-        # OvA scores need not sum to one; the class-wise metrics use them normalized.
-        P = P / P.sum(axis=-1, keepdims=True)
+def assemble(blocks, fit, codes, folds, w, type_measure: str, keep: bool, call: str) -> CVGlmnet:
+    """The sweep's result from its per-lambda blocks (merged over groups of folds).
+
+    ``cvm`` is R's measure: the multinomial (or one-vs-all) deviance per sample, the
+    squared error against the one-hot labels for the Gaussian family (glmnet's
+    "Mean-Squared Error"), or the misclassification rate; per fold, then R's summary.
+    """
+    lam = fit.lambda_
+    family = fit.family
+    nf = int(folds.max()) + 1
+    R = np.stack([b["P"] for b in blocks])  # (L, n, K) the response: probabilities or fitted values
+    # OvA probabilities need not sum to one: the class-wise metrics use them normalized
+    P = class_scores(R, family)
     cls_coord = fit.path["class"].values
     res = classwise_dataset(P, codes, cls_coord, lam, group=folds, weights=w)
     fold_w = np.bincount(folds, weights=w, minlength=nf)
-    if type_measure == "deviance":
+    onehot = folds[:, None] == np.arange(nf)[None, :]
+    sq = squared_error(R, codes) if family == "gaussian" else None  # (L, n) per-sample deviance
+    if type_measure == "deviance" and sq is not None:
+        per_fold = (sq * w) @ onehot / fold_w[None, :]  # glmnet's "mse"
+    elif type_measure == "deviance":
         per_fold = res["total_deviance"].values / fold_w[None, :]
     else:
         per_fold = 1.0 - res["accuracy"].values
@@ -40,19 +53,21 @@ def assemble(blocks, fit, X, codes, classes, folds, nf, w, lam, type_measure, ke
     res.attrs.update(
         classdep_object="CVGlmnet", type_measure=type_measure, family=family, nfolds=nf,
         lambda_min=float(lam[idmin]), lambda_1se=float(lam[id1se]), index_min=idmin, index_1se=id1se,
-        call="cv_glmnet(x = x, y = y" + "".join(f", {k} = {v!r}" for k, v in args.items() if v is not None)
-             + ")",
+        call=call,
     )
     oof = None
     if keep:
         n = codes.size
-        p_true = np.clip(P[:, np.arange(n), codes], 1e-300, None)
+        if sq is None:
+            loss = -np.log(np.clip(P[:, np.arange(n), codes], 1e-300, None))
+            what = "loss (-log p of the true class)"
+        else:
+            loss, what = sq, "loss (squared error against the one-hot labels)"
         oof = xr.Dataset(
-            {"loss": (("lambda", "sample"), -np.log(p_true)),
+            {"loss": (("lambda", "sample"), loss),
              "pred": (("lambda", "sample"), P.argmax(axis=2).astype(np.int16)),
              "y": ("sample", codes), "fold": ("sample", folds), "weight": ("sample", w)},
             coords={"lambda": lam, "class": cls_coord},
-            attrs={"description": "out-of-fold per-sample loss (-log p of the true class) and "
-                                  "predicted class code"},
+            attrs={"description": f"out-of-fold per-sample {what} and predicted class code"},
         )
     return CVGlmnet(res, oof, fit, folds)

@@ -10,6 +10,7 @@ with identical results.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -23,7 +24,7 @@ from ..validation import check_choice, check_fold_coverage, check_folds, check_l
 from .assemble import assemble
 from .checkpoint import Checkpoint, fingerprint
 from .cvresult import MEASURES, CVGlmnet
-from .engine import merge_groups, solve_group
+from .engine import SweepPath, fold_groups, merge_groups, solve_group
 from .folds import make_folds
 from .grid import CVGrid, augment_levels
 
@@ -96,13 +97,15 @@ def cv_glmnet(
     >>> cv.results["deviance"].dims
     ('lambda', 'class', 'fold')
     """
-    args = dict(family=family, nfolds=nfolds, foldid=foldid, lambda_=lambda_, nlambda=nlambda,
-                lambda_min_ratio=lambda_min_ratio, type_measure=type_measure, weights=weights,
-                keep=keep, seed=seed, device=device, dtype=dtype, fold_batch=fold_batch, **glmnet_args)
-    if memory_limit is not None:
-        args["memory_limit"] = memory_limit  # only when given: the grid's task keys stay as they were
     if int(nrepeats) != nrepeats or nrepeats < 1:
         raise ValueError(f"nrepeats={nrepeats!r} must be a positive integer.")
+    extra = {"augment": augment, **glmnet_args}
+    if memory_limit is not None:
+        extra["memory_limit"] = memory_limit  # only when given: it shows in the call
+    call = CVCall(family=family, nfolds=nfolds, foldid=foldid, lambda_=lambda_, nlambda=nlambda,
+                  lambda_min_ratio=lambda_min_ratio, type_measure=type_measure, weights=weights,
+                  keep=keep, seed=seed, checkpoint=checkpoint, progress=progress, device=device,
+                  dtype=dtype, fold_batch=fold_batch, glmnet_args=extra)
     levels, coord = augment_levels(x, augment)
     dim = "augment"
     if nrepeats > 1:
@@ -112,99 +115,132 @@ def cv_glmnet(
             raise ValueError("nrepeats > 1 draws new folds per repeat; it cannot be combined with foldid.")
         levels, coord, dim = [(x, augment)] * int(nrepeats), np.arange(int(nrepeats)), "repeat"
     if levels is None:
-        return _cv_single(x, y, augment=augment, checkpoint=checkpoint, progress=progress, **args)
+        return _cv_single(x, y, call)
     if lambda_ is None:
         raise ValueError("an augmentation grid needs a shared lambda_ grid: pass lambda_=np.geomspace(...).")
     if checkpoint is not None:
         raise ValueError("checkpoint= applies to one path; checkpoint each level by calling cv_glmnet "
                          "per level.")
-    args["progress"] = False
-    per = [dict(args, seed=seed + i) if dim == "repeat" else args for i in range(len(levels))]
+    per = [replace(call, progress=False, seed=seed + i if dim == "repeat" else seed,
+                   glmnet_args={**extra, "augment": sp}) for i, (_, sp) in enumerate(levels)]
     if client is not None:
-        futures = [client.submit(_cv_task, xi, y, sp, a, pure=False)
-                   for (xi, sp), a in zip(levels, per, strict=True)]
+        futures = [client.submit(_cv_task, xi, y, c, pure=False)
+                   for (xi, _), c in zip(levels, per, strict=True)]
         cvs = client.gather(futures)
     else:
-        cvs = [_cv_task(xi, y, sp, a) for (xi, sp), a in zip(levels, per, strict=True)]
+        cvs = [_cv_task(xi, y, c) for (xi, _), c in zip(levels, per, strict=True)]
     return CVGrid(np.asarray(coord), list(cvs), dim)
 
 
-def _cv_single(
-    x, y=None, family: str = "multinomial", nfolds: int = 10, foldid=None, lambda_=None,
-    nlambda: int = 100, lambda_min_ratio: float | None = None, type_measure: str = "deviance",
-    weights=None, keep: bool = True, seed: int = 0, checkpoint=None, progress: bool = True,
-    device: str = "auto", dtype=None, fold_batch: int | None = None, **glmnet_args: Any,
-) -> CVGlmnet:
+@dataclass(frozen=True)
+class CVCall:
+    """The arguments of one cross-validated path (one level of a grid), as given.
+
+    ``glmnet_args`` are the further arguments of :func:`classdep.glmnet` (``augment``
+    first, then as given); they make the printed call and the checkpoint's fingerprint.
+    """
+
+    family: str = "multinomial"
+    nfolds: int = 10
+    foldid: Any = None
+    lambda_: Any = None
+    nlambda: int = 100
+    lambda_min_ratio: float | None = None
+    type_measure: str = "deviance"
+    weights: Any = None
+    keep: bool = True
+    seed: int = 0
+    checkpoint: Any = None
+    progress: bool = True
+    device: str = "auto"
+    dtype: Any = None
+    fold_batch: int | None = None
+    glmnet_args: dict = field(default_factory=dict)
+
+
+def _fold_batch(call: CVCall, X, K: int, nf: int) -> int:
+    """Folds solved together: the memory plan's choice, or the user's ``fold_batch``.
+
+    The fold batch is the largest fit of the sweep: it is planned before the full fit.
+    Folds that do not fit in one batch are solved in groups, one group after another.
+    """
+    dev = resolve_device(call.device)
+    itemsize = np.dtype(call.dtype or default_dtype(dev)).itemsize
+    G = fold_batch_size(X.shape[0], X.shape[1], K, nf, itemsize=itemsize, device=dev,
+                        memory_limit=call.glmnet_args.get("memory_limit"), family=call.family)
+    fb = call.fold_batch
+    if fb is not None:
+        if int(fb) != fb or fb < 1:
+            raise ValueError(f"fold_batch={fb!r} must be a positive integer (folds solved together).")
+        G = min(int(fb), nf)
+    return G
+
+
+def _checkpoint(call: CVCall, X, codes, folds, lam) -> Checkpoint | None:
+    if call.checkpoint is None:
+        return None
+    settings = {k: repr(v) for k, v in call.glmnet_args.items()}
+    settings.update(family=call.family, type_measure=call.type_measure, dtype=repr(call.dtype))
+    if call.family == "gaussian":
+        settings["response"] = "fitted values"  # blocks of older versions hold sigmoids of them
+    return Checkpoint(call.checkpoint, fingerprint(X, codes, folds, lam, settings))
+
+
+def _cv_single(x, y, call: CVCall) -> CVGlmnet:
     """One cross-validated path (no augmentation grid); see :func:`cv_glmnet`."""
-    check_choice(type_measure, tuple(MEASURES), "type_measure")
-    X, yy, names = features_and_labels(x, y)
+    check_choice(call.type_measure, tuple(MEASURES), "type_measure")
+    X, yy, _ = features_and_labels(x, y)
     codes, classes = check_labels(yy, X.shape[0])
     K = classes.size
-    if foldid is None:
-        check_folds(codes, classes, nfolds)
-    folds = make_folds(codes, nfolds, foldid, seed)
+    if call.foldid is None:
+        check_folds(codes, classes, call.nfolds)
+    folds = make_folds(codes, call.nfolds, call.foldid, call.seed)
     nf = int(folds.max()) + 1
-    if foldid is not None:
+    if call.foldid is not None:
         check_folds(codes, classes, 2)
-    check_fold_coverage(codes, classes, folds, check_weights(weights, X.shape[0]))
-    # The fold batch is the largest fit of the sweep: plan it now, not after the full fit.
-    # Folds that do not fit in one batch are solved in groups, one group after another.
-    dev = resolve_device(device)
-    memory_limit = glmnet_args.get("memory_limit")
-    itemsize = np.dtype(dtype or default_dtype(dev)).itemsize
-    G = fold_batch_size(X.shape[0], X.shape[1], K, nf, itemsize=itemsize, device=dev,
-                        memory_limit=memory_limit, family=family)
-    if fold_batch is not None:
-        if int(fold_batch) != fold_batch or fold_batch < 1:
-            raise ValueError(f"fold_batch={fold_batch!r} must be a positive integer (folds solved together).")
-        G = min(int(fold_batch), nf)
-    fit = glmnet(X, yy, family=family, lambda_=lambda_, nlambda=nlambda,
-                 lambda_min_ratio=lambda_min_ratio, weights=weights, device=device, dtype=dtype,
-                 **glmnet_args)
+    check_fold_coverage(codes, classes, folds, check_weights(call.weights, X.shape[0]))
+    G = _fold_batch(call, X, K, nf)
+    fit = glmnet(X, yy, family=call.family, lambda_=call.lambda_, nlambda=call.nlambda,
+                 lambda_min_ratio=call.lambda_min_ratio, weights=call.weights, device=call.device,
+                 dtype=call.dtype, **call.glmnet_args)
     lam = fit.lambda_
-    masks = (folds[None, :] != np.arange(nf)[:, None]).astype(np.float64)
-    pf = glmnet_args.get("penalty_factor")
-    if pf is not None:
-        pf = fit.path["penalty"].values[0] / lam[0]
-    w = np.ones(X.shape[0]) if weights is None else np.asarray(weights, dtype=np.float64)
-
-    ck = None
-    if checkpoint is not None:
-        settings = {k: repr(v) for k, v in glmnet_args.items()}
-        settings.update(family=family, type_measure=type_measure, dtype=repr(dtype))
-        ck = Checkpoint(checkpoint, fingerprint(X, codes, folds, lam, settings))
-        # a resumed sweep keeps the grouping it started with (free memory may differ now)
-        G = ck.fold_batch(G)
-    groups = [(a, min(a + G, nf)) for a in range(0, nf, G)]
+    model, control = fit.settings
+    # a checkpointed sweep must resume to the results of an uninterrupted one
+    control = replace(control, reproducible=call.checkpoint is not None)
+    pf = None if model.penalty_factor is None else fit.path["penalty"].values[0] / lam[0]
+    w = np.ones(X.shape[0]) if call.weights is None else np.asarray(call.weights, dtype=np.float64)
+    ck = _checkpoint(call, X, codes, folds, lam)
+    if ck is not None:
+        G = ck.fold_batch(G)  # a resumed sweep keeps the grouping it started with
+    groups = fold_groups(nf, G)
     # one group keeps the checkpoint layout of a single batch; several get a folder each
     cks = [ck if ck is None or len(groups) == 1 else ck.sub(f"folds_{a:03d}-{b - 1:03d}") for a, b in groups]
     starts = [c.done() if c is not None else 0 for c in cks]
-    bar = None
-    if progress and sum(starts) < lam.size * len(groups):
+    path = SweepPath(X, folds, lam, pf, call.family, control)
+    if call.progress and sum(starts) < lam.size * len(groups):
         from tqdm.auto import tqdm
 
-        bar = tqdm(total=lam.size * len(groups), initial=sum(starts), desc="cv_glmnet", unit="lambda",
-                   delay=1.0)
-    solver_keys = ("loss", "tau", "gamma", "class_weight", "standardize", "intercept", "augment",
-                   "memory_limit")
+        path.bar = tqdm(total=lam.size * len(groups), initial=sum(starts), desc="cv_glmnet",
+                        unit="lambda", delay=1.0)
+    masks = (folds[None, :] != np.arange(nf)[:, None]).astype(np.float64)
     done = []
     for (a, b), c, start in zip(groups, cks, starts, strict=True):
-        pp = prepare(X, codes, K, weights=weights, batch_weights=masks[a:b], family=family, device=device,
-                     dtype=dtype, **{k: glmnet_args[k] for k in solver_keys if k in glmnet_args})
+        pp = prepare(X, codes, K, weights=call.weights, batch_weights=masks[a:b], model=model,
+                     control=control)
         with singular_hessian_as_error(X, lam):
-            done.append(solve_group(pp, X, folds, a, lam, pf, family, c, start, bar, glmnet_args=glmnet_args,
-                                     mixed=False if checkpoint is not None else None))
-    if bar is not None:
-        bar.close()
+            done.append(solve_group(pp, path, a, c, start))
+    if path.bar is not None:
+        path.bar.close()
     blocks = merge_groups(done, groups, folds)
-    return assemble(blocks, fit, X, codes, classes, folds, nf, w, lam, type_measure, keep, family,
-                     glmnet_args)
+    shown = ({} if call.family == "multinomial" else {"family": call.family}) | call.glmnet_args
+    text = "cv_glmnet(x = x, y = y" + "".join(f", {k} = {v!r}" for k, v in shown.items() if v is not None)
+    return assemble(blocks, fit, codes, folds, w, call.type_measure, call.keep, text + ")")
 
 
-def _cv_task(x, y, spec, args):
-    """One augmentation level (module-level so that Dask can ship it to a worker)."""
+def _cv_task(x, y, call: CVCall) -> CVGlmnet:
+    """One level of a grid (module-level so that Dask can ship it to a worker)."""
     import warnings
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # a worker's warnings would be lost; flags stay in results
-        return _cv_single(x, y, augment=spec, **args)
+        return _cv_single(x, y, call)

@@ -7,17 +7,29 @@ from dataclasses import dataclass, field
 import numpy as np
 import xarray as xr
 
-from ..glmnet_fit import GlmnetFit
-from ..persist import read_groups, write_groups
-from ..rtable import format_table
+from ..glmnet_fit import FootTable, GlmnetFit
+from ..result import Result, Table
 
-__all__ = ["CVGlmnet", "MEASURES", "cv_summary", "choose_lambda"]
+__all__ = ["CVGlmnet", "MEASURES", "measure_name", "cv_summary", "choose_lambda"]
 
 MEASURES = {"deviance": "Multinomial Deviance", "class": "Misclassification Error"}
 
 
+def measure_name(type_measure: str, family: str = "multinomial") -> str:
+    """R's name of the measure: the Gaussian family's deviance is its mean squared error.
+
+    Examples
+    --------
+    >>> measure_name("deviance"), measure_name("deviance", "gaussian")
+    ('Multinomial Deviance', 'Mean-Squared Error')
+    """
+    if type_measure == "deviance" and family == "gaussian":
+        return "Mean-Squared Error"
+    return MEASURES[type_measure]
+
+
 @dataclass(repr=False)
-class CVGlmnet:
+class CVGlmnet(Result):
     """R's ``cv.glmnet`` object, holding xarray data.
 
     Attributes
@@ -31,10 +43,12 @@ class CVGlmnet:
         ``confusion`` (``lambda``, ``class``, ``predicted``, ``fold``) and solver diagnostics
         per (``lambda``, ``fold``).
     oof : xr.Dataset
-        Out-of-fold per-sample ``loss`` (-log p of the true class) and ``pred``
-        (predicted class code), dims (``lambda``, ``sample``), with ``y`` and ``fold``.
+        Out-of-fold per-sample ``loss`` (-log p of the true class; the squared error for
+        the Gaussian family) and ``pred`` (predicted class code), dims (``lambda``,
+        ``sample``), with ``y``, ``fold`` and ``weight``.
     fit : GlmnetFit
         The path fitted on all the data (R's ``glmnet.fit``).
+
     Examples
     --------
     >>> import classdep as cd
@@ -106,7 +120,19 @@ class CVGlmnet:
         ba = (C.sel({"class": b, "predicted": a}) / nb).reset_coords(drop=True)
         return xr.Dataset({f"{a}->{b}": ab, f"{b}->{a}": ba})
 
-    def __repr__(self) -> str:
+    _groups = ("results", "oof", "fit")
+    _optional = ("oof",)
+
+    def _datasets(self) -> dict[str | None, xr.Dataset | None]:
+        return {"results": self.results, "oof": self.oof, "fit": self.fit.path}
+
+    @classmethod
+    def _from_groups(cls, groups) -> CVGlmnet:
+        oof = groups["oof"]
+        folds = None if oof is None else oof["fold"].values
+        return cls(groups["results"], oof, GlmnetFit(groups["fit"]), folds)
+
+    def _table(self) -> Table:
         a = self.results.attrs
         lam = self.lambda_
         cvm, cvsd = self.cvm.values, self.cvsd.values
@@ -116,36 +142,23 @@ class CVGlmnet:
             j = self.index[name]
             rows.append((name, f"{lam[j]:.4g}", str(j + 1), f"{cvm[j]:.4g}", f"{cvsd[j]:.4g}",
                          str(int(nz[j]))))
-        table = format_table(rows)
-        lines = [f"Call:  {a.get('call', 'cv_glmnet()')}", "", f"Measure: {MEASURES[a['type_measure']]}", ""]
-        lines += table
+        measure = measure_name(a["type_measure"], a.get("family", "multinomial"))
+        head = [f"Call:  {a.get('call', 'cv_glmnet()')}", "", f"Measure: {measure}", ""]
+        foot = []
         if not self.results["converged"].values.all():
-            lines.append("Warning: some (lambda, fold) fits did not converge (results['converged']).")
-        return "\n".join(lines)
-
-    def to_netcdf(self, path, store: str = "netcdf") -> None:
-        """Write results, out-of-fold data and the full-data path to one file (groups)."""
-        write_groups(path, {"results": self.results, "oof": self.oof, "fit": self.fit.path}, store)
-
-    def to_zarr(self, path) -> None:
-        """Write results, out-of-fold data and the full-data path to a zarr store (groups)."""
-        self.to_netcdf(path, store="zarr")
-
-    @classmethod
-    def from_netcdf(cls, path, store: str = "netcdf") -> CVGlmnet:
-        """Read a CV object written by :meth:`to_netcdf`."""
-        g = read_groups(path, ["results", "oof", "fit"], "CVGlmnet", store, optional=["oof"])
-        oof = g["oof"]
-        return cls(g["results"], oof, GlmnetFit(g["fit"]), None if oof is None else oof["fold"].values)
-
-    @classmethod
-    def from_zarr(cls, path) -> CVGlmnet:
-        """Read a CV object written by :meth:`to_zarr`."""
-        return cls.from_netcdf(path, store="zarr")
+            foot.append("Warning: some (lambda, fold) fits did not converge (results['converged']).")
+        return FootTable(head, rows, foot)
 
 
 def cv_summary(per_fold: np.ndarray, fold_w: np.ndarray):
-    """R's cvcompute: weighted mean over folds and the SE of the fold means."""
+    """R's cvcompute: weighted mean over folds and the SE of the fold means.
+
+    Examples
+    --------
+    >>> cvm, cvsd = cv_summary(np.array([[1.0, 3.0]]), np.array([[1.0, 1.0]]))
+    >>> cvm.tolist(), cvsd.tolist()
+    ([2.0], [1.0])
+    """
     w = fold_w / fold_w.sum(axis=-1, keepdims=True)
     cvm = (per_fold * w).sum(axis=-1)
     nf = per_fold.shape[-1]
@@ -155,7 +168,13 @@ def cv_summary(per_fold: np.ndarray, fold_w: np.ndarray):
 
 def choose_lambda(lam: np.ndarray, cvm: np.ndarray, cvsd: np.ndarray) -> tuple[int, int]:
     """R's rule: lambda.min is the largest lambda at the minimum; lambda.1se the largest
-    lambda whose measure is within one SE of it."""
+    lambda whose measure is within one SE of it.
+
+    Examples
+    --------
+    >>> choose_lambda(np.array([1.0, 0.1, 0.01]), np.array([3.0, 2.0, 1.0]), np.array([0.1, 0.1, 1.5]))
+    (2, 1)
+    """
     finite = np.isfinite(cvm)
     m = np.min(cvm[finite])
     at_min = np.nonzero(cvm == m)[0]

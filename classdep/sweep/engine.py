@@ -2,17 +2,51 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any
+
 import numpy as np
 
 from ..backend import to_numpy
+from ..link import response
 from ..solvers.path import iter_path
 from ..solvers.prepare import to_user_scale
+from ..solvers.settings import Control
 
-__all__ = ["solve_group", "run_path", "merge_groups"]
+__all__ = ["SweepPath", "fold_groups", "solve_group", "run_path", "merge_groups"]
 
 
-def solve_group(pp, X, folds, first, lam, pf, family, ck, start, bar, mixed, glmnet_args):
-    """The path of one group of folds (members ``first``, ``first + 1``, ...), resumed from ``ck``."""
+@dataclass
+class SweepPath:
+    """What every group of folds of one sweep shares: data, folds, path and settings."""
+
+    X: Any  # (n, d) features (in memory, or an out-of-core source)
+    folds: np.ndarray  # (n,) fold of every sample
+    lam: np.ndarray  # (L,) the path
+    pf: np.ndarray | None  # (K,) penalty factors, or None
+    family: str
+    control: Control
+    bar: Any = None  # a progress bar, or None
+
+
+def fold_groups(nf: int, G: int) -> list[tuple[int, int]]:
+    """Folds ``[a, b)`` solved together, ``G`` at a time.
+
+    Examples
+    --------
+    >>> fold_groups(5, 2)
+    [(0, 2), (2, 4), (4, 5)]
+    """
+    return [(a, min(a + G, nf)) for a in range(0, nf, G)]
+
+
+def solve_group(pp, path: SweepPath, first: int, ck, start: int) -> list[dict]:
+    """The path of one group of folds (members ``first``, ``first + 1``, ...), resumed from ``ck``.
+
+    The ``start`` lambdas already in ``ck`` are loaded; the path goes on from the last of
+    them, warm-started as an uninterrupted run would be (``path.control.reproducible``
+    makes the two agree bit for bit).
+    """
     blocks: list[dict] = [ck.load(j) for j in range(start)] if ck is not None else []
     warm = prev = None
     if start:
@@ -20,19 +54,24 @@ def solve_group(pp, X, folds, first, lam, pf, family, ck, start, bar, mixed, glm
         warm = (pp.prob.xp.asarray(last["W"]), pp.prob.xp.asarray(last["b"]))
         if "W_prev" in last:
             prev = (pp.prob.xp.asarray(last["W_prev"]), pp.prob.xp.asarray(last["b_prev"]))
-    path_keys = ("solver", "preconditioner", "thresh", "maxit")
-    # A checkpointed sweep keeps CG in float64 so that a resumed run reproduces an
-    # uninterrupted one bit for bit (see iter_path's `mixed`).
-    steps = iter_path(pp, lam[start:], pf, warm=warm, prev=prev, mixed=mixed,
-                      lam_before=lam[start - 2:start] if start >= 2 else None,
-                      **{k: glmnet_args[k] for k in path_keys if k in glmnet_args})
+    lam = path.lam
+    steps = iter_path(pp, lam[start:], path.pf, control=path.control, warm=warm, prev=prev,
+                      lam_before=lam[start - 2:start] if start >= 2 else None)
     # samples of other groups get any member's score here; merge_groups drops them
-    local = np.clip(folds - first, 0, pp.prob.M - 1)
-    return run_path(steps, blocks, start, pp, X, local, family, ck, bar, prev)
+    local = np.clip(path.folds - first, 0, pp.prob.M - 1)
+    return run_path(steps, pp, path, local, ck, (start, blocks, prev))
 
 
 def merge_groups(done: list[list[dict]], groups, folds) -> list[dict]:
-    """Per lambda, one block for all folds: each sample scored by the group holding its fold."""
+    """Per lambda, one block for all folds: each sample scored by the group holding its fold.
+
+    Examples
+    --------
+    >>> part = lambda v: [dict(P=np.full((2, 1), v), niter=np.ones(1), converged=np.ones(1, bool),
+    ...                        gap=np.zeros(1), products=1.0)]
+    >>> merge_groups([part(0.0), part(1.0)], [(0, 1), (1, 2)], np.array([0, 1]))[0]["P"].ravel().tolist()
+    [0.0, 1.0]
+    """
     if len(done) == 1:
         return done[0]
     merged = []
@@ -47,8 +86,15 @@ def merge_groups(done: list[list[dict]], groups, folds) -> list[dict]:
     return merged
 
 
-def run_path(steps, blocks, start, pp, X, folds, family, ck, bar, prev_W):
-    """Score every lambda of the path as it is solved; checkpoint each block."""
+def run_path(steps, pp, path: SweepPath, folds: np.ndarray, ck, resumed: tuple) -> list[dict]:
+    """Score every lambda of the path as it is solved; checkpoint each block.
+
+    ``folds`` are the samples' members in this group's batch; ``resumed`` is
+    ``(start, blocks, prev_W)``: the lambdas already done, their blocks, and the solution
+    before the last of them.
+    """
+    start, blocks, prev_W = resumed
+    X, family, bar = path.X, path.family, path.bar
     for j, st in steps:
         jj = start + j
         Z = st.Z  # (n, M, K) raw logits of every sample under every fold's fit
@@ -60,9 +106,8 @@ def run_path(steps, blocks, start, pp, X, folds, family, ck, bar, prev_W):
             # each sample under the fit without it, gathered on the device (Z may not fit the host)
             xp = pp.prob.xp
             Zo = to_numpy(Z[xp.asarray(np.arange(X.shape[0])), xp.asarray(folds), :])
-        P = response(Zo, family)
         block = dict(
-            P=P.astype(np.float64),
+            P=response(Zo, family).astype(np.float64),  # fitted values for the Gaussian family
             niter=st.niter, converged=st.converged, gap=st.gap,
             W=to_numpy(st.W), b=to_numpy(st.b),
             # in products of one member's size (n x d x K), whatever the batch
@@ -77,11 +122,3 @@ def run_path(steps, blocks, start, pp, X, folds, family, ck, bar, prev_W):
         if bar is not None:
             bar.update(1)
     return blocks
-
-
-def response(Z: np.ndarray, family: str) -> np.ndarray:
-    if family == "multinomial":
-        Z = Z - Z.max(axis=-1, keepdims=True)
-        P = np.exp(Z)
-        return P / P.sum(axis=-1, keepdims=True)
-    return 0.5 * (1.0 + np.tanh(0.5 * Z))

@@ -7,14 +7,22 @@ from dataclasses import dataclass
 import numpy as np
 import xarray as xr
 
-from ..rtable import format_table
+from ..glmnet_fit import GlmnetFit
+from ..result import Result, Table
 from .cvresult import CVGlmnet
 
 __all__ = ["CVGrid", "augment_levels"]
 
 
 def augment_levels(x, augment):
-    """``(levels, coord)``: per level the features and the augment spec; None if no grid."""
+    """``(levels, coord)``: per level the features and the augment spec; None if no grid.
+
+    Examples
+    --------
+    >>> levels, coord = augment_levels(np.eye(2), dict(kind="dropout", strength=[0.1, 0.2]))
+    >>> [sp["strength"] for _, sp in levels], coord.tolist()
+    ([0.1, 0.2], [0.1, 0.2])
+    """
     stacked = isinstance(x, xr.DataArray) and "augment" in x.dims
     if isinstance(x, xr.Dataset) and "X" in x and "augment" in x["X"].dims:
         stacked = True
@@ -47,24 +55,31 @@ def augment_levels(x, augment):
 
 
 @dataclass(repr=False)
-class CVGrid:
+class CVGrid(Result):
     """Cross-validated paths over an augmentation grid, or repeated with other folds.
 
-    ``results`` stacks every level's :attr:`CVGlmnet.results` along a leading ``augment``
-    (or ``repeat``) dim; ``cvs[i]`` (or ``grid[i]``) is level ``i``'s :class:`CVGlmnet`.
+    ``results`` (and ``oof``) stack every level's :attr:`CVGlmnet.results` (and
+    :attr:`CVGlmnet.oof`) along a leading ``augment`` (or ``repeat``) dim, ``dim``;
+    ``cvs[i]`` (or ``grid[i]``) is level ``i``'s :class:`CVGlmnet`.  A grid is written to
+    one file (every level's results, out-of-fold data and full-data path stacked along
+    ``dim``) and read back whole.
+
     Examples
     --------
     >>> import classdep as cd
     >>> import numpy as np
     >>> grid = cd.cv_glmnet(cd.datasets.digits(), nfolds=3, lambda_=np.geomspace(1, 1e-3, 4),
     ...                     nrepeats=2, progress=False)
-    >>> "repeat" in grid.results.dims
-    True
+    >>> "repeat" in grid.results.dims, grid.oof["loss"].dims
+    (True, ('repeat', 'lambda', 'sample'))
     """
 
     augment: np.ndarray  # coordinate of the grid's leading dim
     cvs: list
     dim: str = "augment"
+
+    _groups = ("results", "oof", "fit")
+    _optional = ("oof",)
 
     def __getitem__(self, i: int) -> CVGlmnet:
         return self.cvs[i]
@@ -82,12 +97,53 @@ class CVGrid:
         out["lambda_1se"] = (self.dim, [cv.lambda_1se for cv in self.cvs])
         return out
 
-    def __repr__(self) -> str:
+    @property
+    def oof(self) -> xr.Dataset | None:
+        """The levels' out-of-fold data stacked along ``dim`` (None if a level kept none)."""
+        if any(cv.oof is None for cv in self.cvs):
+            return None
+        out = xr.concat([cv.oof for cv in self.cvs], dim=self.dim, coords="minimal", compat="override")
+        return out.assign_coords({self.dim: self.augment})
+
+    # --- files: each group stacks the levels; their attributes go under "level<i>." ------
+    def _stack(self, parts: list[xr.Dataset]) -> xr.Dataset:
+        out = xr.concat(parts, dim=self.dim, coords="minimal", compat="override")
+        out = out.assign_coords({self.dim: self.augment})
+        out.attrs = {f"level{i}.{k}": v for i, p in enumerate(parts) for k, v in p.attrs.items()}
+        out.attrs["grid_dim"] = self.dim
+        return out
+
+    def _datasets(self) -> dict[str | None, xr.Dataset | None]:
+        oofs = [cv.oof for cv in self.cvs]
+        return {"results": self._stack([cv.results for cv in self.cvs]),
+                "oof": None if any(o is None for o in oofs) else self._stack(oofs),
+                "fit": self._stack([cv.fit.path for cv in self.cvs])}
+
+    @classmethod
+    def _from_groups(cls, groups) -> CVGrid:
+        res = groups["results"]
+        dim = str(res.attrs["grid_dim"])
+
+        def level(ds: xr.Dataset | None, i: int) -> xr.Dataset | None:
+            if ds is None:
+                return None
+            part = ds.isel({dim: i}, drop=True)
+            prefix = f"level{i}."
+            part.attrs = {k[len(prefix):]: v for k, v in ds.attrs.items() if k.startswith(prefix)}
+            return part
+
+        cvs = []
+        for i in range(res.sizes[dim]):
+            oof = level(groups["oof"], i)
+            cvs.append(CVGlmnet(level(res, i), oof, GlmnetFit(level(groups["fit"], i)),
+                                None if oof is None else oof["fold"].values))
+        return cls(res[dim].values, cvs, dim)
+
+    def _table(self) -> Table:
         rows = [(self.dim, "lambda_min", "Measure", "SE", "lambda_1se")]
         for a, cv in zip(self.augment, self.cvs, strict=True):
             j = cv.index["min"]
             rows.append((f"{a:g}" if isinstance(a, float | np.floating) else str(a), f"{cv.lambda_min:.4g}",
                          f"{cv.cvm.values[j]:.4g}", f"{cv.cvsd.values[j]:.4g}", f"{cv.lambda_1se:.4g}"))
         what = "augmentation levels" if self.dim == "augment" else "repeats (fold seeds)"
-        head = f"Cross-validation over {len(self.cvs)} {what}"
-        return "\n".join([head, ""] + format_table(rows))
+        return Table([f"Cross-validation over {len(self.cvs)} {what}", ""], rows)
