@@ -22,8 +22,11 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
+import xarray as xr
+
+from ..result import Result, Table
 from .class_blocks import ClassBlockFactor
 from .hessian import HessianFactor
 from .kronecker import KroneckerFactor
@@ -162,9 +165,12 @@ def available_bytes(device: str) -> int:
         return 2**32
 
 
-@dataclass(frozen=True)
-class MemoryPlan:
+@dataclass(frozen=True, repr=False)
+class MemoryPlan(Result):
     """What a fit needs and how it will read ``X``; ``print`` shows it like a small R table.
+
+    Its numbers are the attributes of :attr:`data` (an :class:`xarray.Dataset`), whose
+    ``bytes`` variable holds the estimates by part (:meth:`to_dataframe`).
 
     Attributes
     ----------
@@ -188,6 +194,8 @@ class MemoryPlan:
     >>> p = plan_memory(60000, 128, 10, 5, itemsize=8, device="cpu", memory_limit="2GB")
     >>> p.x_resident, p.work_bytes == (10 * 60000 * 5 * 10 + 2 * 60000 * 129) * 8
     (True, True)
+    >>> int(p.to_dataframe().loc["preconditioner", "bytes"]) == p.precond_bytes
+    True
     """
 
     n: int
@@ -212,10 +220,9 @@ class MemoryPlan:
                                                               self.itemsize)
         return self.work_bytes + self.precond_bytes + x
 
-    def __repr__(self) -> str:
-        src = "memory_limit" if self.limited else ("free GPU memory" if self.device == "gpu" else
-                                                   "available RAM")
-        rows = [
+    def _parts(self) -> list[tuple[str, int, str]]:
+        """``(part, bytes, what)`` for the working arrays, the preconditioner and ``X``."""
+        return [
             ("working arrays", self.work_bytes,
              f"{WORK_ARRAYS} x n M K"
              + (f" + {X_COPIES} x n (d+1)" if self.x_resident and self.preconditioner != "kronecker" else "")
@@ -226,12 +233,34 @@ class MemoryPlan:
              "resident" if self.x_resident else f"chunks of {self.chunk_rows} rows "
                                                 f"(X itself: {_gib(self.x_bytes)})"),
         ]
+
+    def _table(self) -> Table:
+        # a layout of its own (bytes in binary units, a note per line): all head lines
+        src = "memory_limit" if self.limited else ("free GPU memory" if self.device == "gpu" else
+                                                   "available RAM")
+        rows = self._parts()
         w = max(len(r[0]) for r in rows)
         lines = [f"Memory plan on {self.device} ({self.itemsize * 8}-bit numbers)", ""]
         lines += [f"  {name:<{w}}  {_gib(b):>10}   {what}" for name, b, what in rows]
         lines += ["", f"  {'estimated peak':<{w}}  {_gib(self.total_bytes):>10}",
                   f"  {'available':<{w}}  {_gib(self.available):>10}   ({src})"]
-        return "\n".join(lines)
+        return Table(head=lines)
+
+    def _datasets(self) -> dict[str | None, xr.Dataset]:
+        parts = self._parts() + [("estimated peak", self.total_bytes, ""), ("available", self.available, "")]
+        # netCDF has no boolean attributes: flags are written as 0/1
+        attrs = {f.name: int(v) if isinstance(v, bool) else v
+                 for f in fields(self) for v in [getattr(self, f.name)]}
+        ds = xr.Dataset({"bytes": ("part", [b for _, b, _ in parts])},
+                        coords={"part": [name for name, _, _ in parts]}, attrs=attrs)
+        return {self._groups[0]: ds}
+
+    @classmethod
+    def _from_groups(cls, groups) -> MemoryPlan:
+        attrs = groups[cls._groups[0]].attrs
+        kinds = {f.name: f.type for f in fields(cls)}
+        cast = {"int": int, "str": str, "bool": lambda v: bool(int(v))}
+        return cls(**{name: cast[kind](attrs[name]) for name, kind in kinds.items()})
 
 
 def _remedies(M: int, itemsize: int) -> str:
