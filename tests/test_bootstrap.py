@@ -478,6 +478,18 @@ def grid():
                         lambda_=np.geomspace(10, 0.1, 5), progress=False)
 
 
+@pytest.fixture(scope="module")
+def feature_sets():
+    """A grid of three feature sets of a digits subset (x with an augment dim): classes differ in
+    their best set, so the replicates of the best level vary."""
+    ds = cd.datasets.digits()
+    keep = np.flatnonzero(ds["y"].values < 4)[:160]
+    X, y = ds["X"].values[keep], ds["y"].values[keep]
+    sets = xr.DataArray(np.stack([X[:, 1::4], X[:, 2::4], X[:, 3::4]]), dims=("augment", "sample", "feature"),
+                        coords={"augment": [0.0, 0.5, 1.0]})
+    return cd.cv_glmnet(sets, y, nfolds=3, lambda_=np.geomspace(10, 0.1, 5), progress=False)
+
+
 def test_boot_per_level_equals_each_level_alone(grid):
     b = cd.boot(grid, R=40, estimator="smooth", seed=7)
     assert b.t.dims == ("augment", "iteration", "class")
@@ -526,7 +538,9 @@ def _level_curves(grid, counts: np.ndarray, j: int) -> np.ndarray:
     return out
 
 
-def test_boot_over_augment_matches_an_independent_argmin(grid):
+@pytest.mark.parametrize("which", ["grid", "feature_sets"])
+def test_boot_over_augment_matches_an_independent_argmin(which, request):
+    grid = request.getfixturevalue(which)
     lam = grid[0].oof["lambda"].values
     levels = np.asarray(grid.augment)
     total = np.stack([(2.0 * grid[a].oof["weight"].values * grid[a].oof["loss"].values).sum(axis=1)
@@ -539,6 +553,8 @@ def test_boot_over_augment_matches_an_independent_argmin(grid):
     f = resample_counts(y, 60, seed=3)
     cur = _level_curves(grid, f, j)
     np.testing.assert_array_equal(b.t.values, levels[np.argmin(cur, axis=-1)])
+    if which == "feature_sets":  # the classes' best sets differ, and so do the replicates
+        assert len(np.unique(b.t0.values)) > 1 and len(np.unique(b.t.values[:, 1])) > 1
     np.testing.assert_array_equal(b.t_global.values, levels[np.argmin(cur.sum(axis=1), axis=-1)])
     cur0 = _level_curves(grid, np.ones((1, y.size)), j)[0]
     np.testing.assert_array_equal(b.t0.values, levels[np.argmin(cur0, axis=-1)])

@@ -243,7 +243,10 @@ def boot_ci(b: Boot, conf: float = 0.95, type: str = "perc", log: bool | None = 
     check_choice(type, tuple(TYPES), "type")
     dim = b.t.attrs.get("grid_dim")
     if dim is not None:
-        return _stack([_interval(p, conf, type, log) for p in b.per_level()], dim, b.t0[dim].values)
+        parts = []
+        for level in b.per_level():  # a loop, not a comprehension: warnings point at the caller
+            parts.append(_interval(level, conf, type, log))
+        return _stack(parts, dim, b.t0[dim].values)
     return _interval(b, conf, type, log)
 
 
