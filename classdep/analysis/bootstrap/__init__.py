@@ -29,6 +29,18 @@ bootstrap coverage study measured:
   ``m = n^0.7`` draws per stratum and deviations in log lambda rescaled by ``sqrt(m / n)`` (0.89-0.93);
 * :func:`confset`: the grid lambdas not rejected as the optimum (conservative, 0.97-0.99;
   it answers "which lambdas could be best", not "where is the best").
+
+Over a :class:`~classdep.CVGrid` (augmentation levels, feature sets) ``boot``,
+``boot_ci``, ``confint`` and ``confset`` work per level (``over="lambda"``: each level's
+sweep with the same resamples, stacked along the grid's dim) or over the levels
+(``over="augment"``: each class's best level at one lambda, the samples resampled paired
+across the levels, which share them).
+
+Modules: :mod:`.resampling` (counts and replicate curves), :mod:`.sources` (the
+per-sample curves along lambda or a grid's levels), :mod:`.estimators` (grid, smooth and
+the statistics), :mod:`.replicates` (``boot`` and :class:`Boot`), :mod:`.refit` (the
+refit replicate and its Dask path), :mod:`.intervals` (``boot_ci``, :class:`BootCI`,
+BCa through scipy), :mod:`.confidence_sets` (``confset``) and :mod:`.confint_methods`.
 """
 
 from . import confint_methods  # noqa: F401  (registers the confint methods)
