@@ -7,6 +7,7 @@ import dataclasses
 
 import numpy as np
 import pytest
+from builders import blobs
 
 from classdep.backend import gpu_available, to_numpy
 from classdep.solvers.driver import minimize, start
@@ -17,10 +18,7 @@ from classdep.solvers.prepare import initial_point, prepare
 
 
 def _data(seed=0, n=240, d=4, K=3):
-    rng = np.random.default_rng(seed)
-    y = rng.integers(0, K, n)
-    X = rng.normal(size=(n, d)) + rng.normal(size=(K, d))[y]
-    return X, y
+    return blobs(n, d, K, seed)
 
 
 def _solve_in(xp, X, y, K, family, loss, inner_name, lam=0.05, masks=None):

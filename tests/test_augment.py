@@ -9,6 +9,7 @@ import dataclasses
 
 import numpy as np
 import pytest
+from builders import blobs
 from scipy.special import expit, softmax
 
 import classdep as cd
@@ -25,11 +26,7 @@ SOLVERS = [("newton", "auto"), ("newton-cg", "hessian"), ("newton-cg", "kronecke
 
 def _data(n=200, d=5, K=3, seed=0):
     """Uncentred features of unequal scales: centring and per-feature penalties matter."""
-    rng = np.random.default_rng(seed)
-    y = rng.integers(0, K, n)
-    scale = np.array([1.0, 2.0, 0.5, 3.0, 1.5, 0.8, 1.2][:d])
-    X = rng.normal(size=(n, d)) * scale + rng.normal(size=(K, d))[y] + 1.0
-    return X, y
+    return blobs(n, d, K, seed, scale=np.array([1.0, 2.0, 0.5, 3.0, 1.5, 0.8, 1.2][:d]), shift=1.0)
 
 
 def _ridge(X, Y, w, pen, intercept):

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from builders import blobs
 
 from classdep.solvers.driver import minimize, start
 from classdep.solvers.newton import ClassBlockFactor
@@ -17,8 +18,7 @@ from classdep.solvers.prepare import initial_point, prepare
 
 def _state(loss="ce", K=5, d=4, n=400, lam=1e-2, intercept=True, seed=0, M=2, pf=None):
     rng = np.random.default_rng(seed)
-    y = rng.integers(0, K, n)
-    X = rng.normal(size=(K, d))[y] * 1.5 + rng.normal(size=(n, d))
+    X, y = blobs(n, d, K, rng, spread=1.5)
     masks = np.stack([np.arange(n) % M != m for m in range(M)]).astype(float)
     pp = prepare(X, y, K, loss=loss, batch_weights=masks, intercept=intercept, device="cpu")
     lamk = np.full((M, K), lam) if pf is None else lam * np.broadcast_to(pf, (M, K))

@@ -8,6 +8,7 @@ import warnings
 
 import numpy as np
 import pytest
+from builders import noise
 
 import classdep as cd
 
@@ -16,9 +17,7 @@ LAMS = np.geomspace(1.0, 1e-3, 5)
 
 @pytest.fixture(scope="module")
 def cv():
-    rng = np.random.default_rng(0)
-    X = rng.normal(size=(90, 3))
-    y = rng.integers(0, 3, 90)
+    X, y = noise(90, 3)
     return cd.cv_glmnet(X, y, nfolds=3, lambda_=LAMS, progress=False)
 
 

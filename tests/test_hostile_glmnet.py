@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import xarray as xr
+from builders import probs as _probs
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
@@ -25,20 +26,6 @@ from classdep.glmnet_fit import singular_hessian_as_error
 
 N, D, K = 60, 3, 3
 LAM = [1.0, 0.1]
-
-
-@pytest.fixture(scope="module")
-def data():
-    rng = np.random.default_rng(0)
-    X = rng.normal(size=(N, D))
-    y = rng.integers(0, K, N)
-    return X, y
-
-
-def _probs(fit, X, s=None):
-    if s is None and fit.lambda_.size == 1:
-        s = float(fit.lambda_[0])  # a scalar s drops the lambda dim
-    return cd.predict(fit, X, s=s, type="response").values
 
 
 def _sklearn_probs(X, y, lam):
@@ -56,8 +43,8 @@ def _sklearn_probs(X, y, lam):
     [(np.nan, r"1 non-finite values \(NaN\) in 1 samples \(first: sample 7\); drop or impute"),
      (np.inf, r"non-finite values \(inf\)"), (-np.inf, r"non-finite values \(inf\)")],
 )
-def test_non_finite_features(data, value, match):
-    X, y = data
+def test_non_finite_features(small, value, match):
+    X, y = small
     Xb = X.copy()
     Xb[7, 1] = value
     with pytest.raises(ValueError, match=match):
@@ -80,8 +67,8 @@ def test_generated_features_error_or_finite_fit(X):
     assert np.isfinite(fit.path["intercept"].values).all()
 
 
-def test_features_whose_squares_overflow(data):
-    X, y = data
+def test_features_whose_squares_overflow(small):
+    X, y = small
     with pytest.raises(ValueError, match=r"values as large as 2.*overflow float64; rescale the features"):
         cd.glmnet(X * 1e200, y, lambda_=LAM)
 
@@ -93,17 +80,17 @@ def test_empty_features(shape, match):
         cd.glmnet(np.zeros(shape), np.arange(shape[0]) % 2, lambda_=LAM)
 
 
-def test_length_mismatch(data):
-    X, y = data
+def test_length_mismatch(small):
+    X, y = small
     with pytest.raises(ValueError, match="y has 59 labels but x has 60 samples; they must match"):
         cd.glmnet(X, y[:-1], lambda_=LAM)
 
 
 @pytest.mark.parametrize("dtype", [np.float16, np.int32, np.int8, np.bool_])
-def test_low_precision_and_integer_features_are_read_as_float64(data, dtype):
+def test_low_precision_and_integer_features_are_read_as_float64(small, dtype):
     """float16 / int / bool features are widened to float64: the same fit as the float64 copy
     of the same values."""
-    X, y = data
+    X, y = small
     Xd = (X > 0) if dtype is np.bool_ else (X * 10).astype(dtype)
     fit = cd.glmnet(Xd, y, lambda_=LAM)
     ref = cd.glmnet(Xd.astype(np.float64), y, lambda_=LAM)
@@ -111,8 +98,8 @@ def test_low_precision_and_integer_features_are_read_as_float64(data, dtype):
     assert fit.path["coef"].dtype == np.float64
 
 
-def test_object_and_string_features(data):
-    X, y = data
+def test_object_and_string_features(small):
+    X, y = small
     with pytest.raises(TypeError, match=r"x has dtype object, not numbers; convert it with np.asarray"):
         cd.glmnet(X.astype(object), y, lambda_=LAM)
     with pytest.raises(TypeError, match="not numbers"):
@@ -131,17 +118,17 @@ def test_more_features_than_samples_is_separable_and_flagged():
     np.testing.assert_allclose(_probs(fit, X, s=1e-2), _sklearn_probs(X, y, 1e-2), atol=2e-6)
 
 
-def test_single_feature(data):
-    X, y = data
+def test_single_feature(small):
+    X, y = small
     fit = cd.glmnet(X[:, :1], y, lambda_=[0.05], thresh=1e-12)
     np.testing.assert_allclose(_probs(fit, X[:, :1]), _sklearn_probs(X[:, :1], y, 0.05), atol=1e-7)
 
 
 @pytest.mark.parametrize("standardize", [False, True])
-def test_constant_feature_gets_exactly_zero_coefficient(data, standardize):
+def test_constant_feature_gets_exactly_zero_coefficient(small, standardize):
     """Was a bug: with standardize=True the centred constant (rounding residue, ~1e-16) was
     divided by its ~1e-24 sd, and the Hessian became singular (LinAlgError)."""
-    X, y = data
+    X, y = small
     Xc = np.c_[X, np.full(N, 3.7)]
     fit = cd.glmnet(Xc, y, lambda_=LAM, standardize=standardize, thresh=1e-12)
     assert (fit.path["coef"].values[:, :, -1] == 0).all()
@@ -149,18 +136,18 @@ def test_constant_feature_gets_exactly_zero_coefficient(data, standardize):
     np.testing.assert_allclose(_probs(fit, Xc), _probs(ref, X), atol=1e-9)
 
 
-def test_all_features_constant_gives_the_intercept_only_model(data):
-    _, y = data
+def test_all_features_constant_gives_the_intercept_only_model(small):
+    _, y = small
     fit = cd.glmnet(np.ones((N, 2)), y, lambda_=LAM)
     np.testing.assert_allclose(fit.path["dev_ratio"].values, 0.0, atol=1e-12)
     prior = np.bincount(y) / N
     np.testing.assert_allclose(_probs(fit, np.ones((1, 2)))[0, 0], prior, rtol=1e-7)
 
 
-def test_duplicated_feature_splits_its_coefficient(data):
+def test_duplicated_feature_splits_its_coefficient(small):
     """Ridge shares a duplicated column equally: w/2 each, whose penalty lambda/2 (2 (w/2)^2)
     = (lambda/2)/2 w^2, so the fit equals the single-column fit at lambda/2."""
-    X, y = data
+    X, y = small
     Xd = np.c_[X, X[:, :1]]
     lam = 0.08
     fit = cd.glmnet(Xd, y, lambda_=[lam], thresh=1e-12)
@@ -176,9 +163,9 @@ def test_duplicated_feature_splits_its_coefficient(data):
 
 
 @pytest.mark.parametrize("c", [1e6, 1e-6])
-def test_feature_scale_is_absorbed_by_lambda(data, c):
+def test_feature_scale_is_absorbed_by_lambda(small, c):
     """Features times c at lambda times c^2 is the same model (logits unchanged)."""
-    X, y = data
+    X, y = small
     lam = np.array([1.0, 0.05])
     ref = cd.glmnet(X, y, lambda_=lam, thresh=1e-12)
     fit = cd.glmnet(X * c, y, lambda_=lam * c**2, thresh=1e-12)
@@ -187,7 +174,7 @@ def test_feature_scale_is_absorbed_by_lambda(data, c):
     np.testing.assert_allclose(fit.path["coef"].values * c, ref.path["coef"].values, rtol=1e-5, atol=1e-9)
 
 
-def test_lambda_below_the_arithmetic_of_the_features_scale(data):
+def test_lambda_below_the_arithmetic_of_the_features_scale(small):
     """Was a LinAlgError from inside LAPACK: lambda 1e-24 of the features' variance.
 
     Whether LAPACK meets a non-positive pivot there depends on the last bits of the
@@ -195,7 +182,7 @@ def test_lambda_below_the_arithmetic_of_the_features_scale(data):
     the equivalent unscaled problem (lambda 1e-24 on X: scikit-learn's unpenalized fit,
     its mean log-loss to 1e-7 relative).
     """
-    X, y = data
+    X, y = small
     try:
         fit = cd.glmnet(X * 1e6, y, lambda_=[1e-12], solver="newton")
     except ValueError as exc:
@@ -211,9 +198,9 @@ def test_lambda_below_the_arithmetic_of_the_features_scale(data):
     assert abs(nll - nll_ref) <= 1e-7 * nll_ref
 
 
-def test_a_factorization_failure_becomes_a_clear_error(data):
+def test_a_factorization_failure_becomes_a_clear_error(small):
     """The conversion itself, on a LinAlgError raised inside the block."""
-    X, _ = data
+    X, _ = small
     with pytest.raises(ValueError, match=r"Hessian could not be factored.*lambda=1e-12 is too small"
                                          r".*largest feature variance 1.*e\+12.*Use lambda >= 1, "):
         with singular_hessian_as_error(X * 1e6, np.array([1e-12])):
@@ -223,8 +210,8 @@ def test_a_factorization_failure_becomes_a_clear_error(data):
 # -- labels -----------------------------------------------------------------------------------
 
 
-def test_single_class(data):
-    X, _ = data
+def test_single_class(small):
+    X, _ = small
     with pytest.raises(ValueError, match=r"single class \('a'\).*at least two classes"):
         cd.glmnet(X, ["a"] * N, lambda_=LAM)
 
@@ -238,8 +225,8 @@ def test_single_class(data):
      lambda y: pd.Series(pd.Categorical(np.array(list("zyx"))[y], categories=list("zyx")))],
     ids=["strings", "floats", "negative", "non-contiguous", "categorical"],
 )
-def test_label_encodings_give_the_same_model(data, relabel):
-    X, y = data
+def test_label_encodings_give_the_same_model(small, relabel):
+    X, y = small
     ref = cd.glmnet(X, y, lambda_=LAM)
     lab = relabel(y)
     fit = cd.glmnet(X, lab, lambda_=LAM)
@@ -259,23 +246,23 @@ def test_label_encodings_give_the_same_model(data, relabel):
      (lambda y: np.array([None] + ["a", "b"] * 29 + ["a"], dtype=object), "missing labels")],
     ids=["fractional", "nan", "one-hot", "none"],
 )
-def test_malformed_labels(data, y, match):
-    X, yy = data
+def test_malformed_labels(small, y, match):
+    X, yy = small
     with pytest.raises(ValueError, match=match):
         cd.glmnet(X, y(yy), lambda_=LAM)
 
 
-def test_categorical_with_an_empty_category(data):
+def test_categorical_with_an_empty_category(small):
     """Was silent: a category without samples became a class whose intercept ran to -20
     (probability 1e-14) and the fit reported converged."""
-    X, y = data
+    X, y = small
     cat = pd.Series(pd.Categorical(np.array(list("abc"))[y], categories=list("abcd")))
     with pytest.raises(ValueError, match=r"categories \['d'\] have no samples; .*remove_unused_categories"):
         cd.glmnet(X, cat, lambda_=LAM)
 
 
-def test_class_with_one_sample_matches_sklearn(data):
-    X, y = data
+def test_class_with_one_sample_matches_sklearn(small):
+    X, y = small
     y1 = np.where(np.arange(N) == 0, 2, y % 2)  # class 2 has one sample
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", cd.SeparationWarning)
@@ -311,15 +298,15 @@ def test_separable_data_at_tiny_lambda_is_flagged():
      (lambda n: np.zeros(n), "all zero")],
     ids=["nan", "negative", "length", "zero"],
 )
-def test_bad_weights(data, w, match):
-    X, y = data
+def test_bad_weights(small, w, match):
+    X, y = small
     with pytest.raises(ValueError, match=match):
         cd.glmnet(X, y, lambda_=LAM, weights=w(N))
 
 
-def test_class_with_zero_total_weight(data):
+def test_class_with_zero_total_weight(small):
     """Was silent: its intercept ran to -20 and the fit reported converged=True."""
-    X, y = data
+    X, y = small
     with pytest.raises(ValueError, match=r"class 2 has total weight 0 .*positive weight"):
         cd.glmnet(X, y, lambda_=LAM, weights=(y != 2).astype(float))
 
@@ -336,14 +323,14 @@ def test_class_with_zero_total_weight(data):
      ([[0.1, 0.2]], ValueError, "1-D sequence")],
     ids=["zero", "negative", "nan", "string", "2-D"],
 )
-def test_bad_lambda(data, lam, exc, match):
-    X, y = data
+def test_bad_lambda(small, lam, exc, match):
+    X, y = small
     with pytest.raises(exc, match=match):
         cd.glmnet(X, y, lambda_=lam)
 
 
-def test_unsorted_lambda_is_sorted_decreasing(data):
-    X, y = data
+def test_unsorted_lambda_is_sorted_decreasing(small):
+    X, y = small
     fit = cd.glmnet(X, y, lambda_=[0.01, 1.0, 0.1])
     np.testing.assert_array_equal(fit.lambda_, [1.0, 0.1, 0.01])
     ref = cd.glmnet(X, y, lambda_=[1.0, 0.1, 0.01])
@@ -353,8 +340,8 @@ def test_unsorted_lambda_is_sorted_decreasing(data):
 # -- xarray -----------------------------------------------------------------------------------
 
 
-def test_wrong_xarray_dims_and_names(data):
-    X, y = data
+def test_wrong_xarray_dims_and_names(small):
+    X, y = small
     with pytest.raises(ValueError, match=r"x has dims \('row', 'col'\); classdep expects \('sample', "):
         cd.glmnet(xr.DataArray(X, dims=("row", "col")), y, lambda_=LAM)
     with pytest.raises(ValueError, match="x has 3 dimensions"):
@@ -369,8 +356,8 @@ def test_wrong_xarray_dims_and_names(data):
 # -- predict / assess -------------------------------------------------------------------------
 
 
-def test_predict_and_assess_on_hostile_new_data(data):
-    X, y = data
+def test_predict_and_assess_on_hostile_new_data(small):
+    X, y = small
     fit = cd.glmnet(X, y, lambda_=LAM)
     with pytest.raises(ValueError, match="newx has 2 features but the model was fitted on 3"):
         cd.predict(fit, X[:, :2])
@@ -388,10 +375,10 @@ def test_predict_and_assess_on_hostile_new_data(data):
     np.testing.assert_allclose(P.sum(axis=-1), 1.0)
 
 
-def test_features_on_a_huge_scale_warn_before_newton_cg_misses_its_accuracy(data):
+def test_features_on_a_huge_scale_warn_before_newton_cg_misses_its_accuracy(small):
     """Variance 1e12 without standardize: the truncated-Newton fit can stop 3e-4 above
     the optimum (measured); it warns, naming the fixes.  Unit-scale features do not."""
-    X, y = data
+    X, y = small
     with pytest.warns(cd.ScaleWarning, match=r"largest variance is 1.*e\+12.*Rescale x.*standardize=True"):
         cd.glmnet(X * 1e6, y, lambda_=[1.0], solver="newton-cg")
     with warnings.catch_warnings():

@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import xarray as xr
+from builders import noise
 
 import classdep as cd
 from classdep.datasets import as_features, load_features, save_features
@@ -14,9 +15,7 @@ from classdep.persist import FORMAT
 
 @pytest.fixture(scope="module")
 def fitted():
-    rng = np.random.default_rng(0)
-    X = rng.normal(size=(60, 3))
-    y = rng.integers(0, 3, 60)
+    X, y = noise(60, 3)
     fit = cd.glmnet(X, y, lambda_=[1.0, 0.1])
     cv = cd.cv_glmnet(X, y, nfolds=3, lambda_=[1.0, 0.1], progress=False)
     return fit, cv

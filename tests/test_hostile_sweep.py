@@ -10,35 +10,14 @@ import os
 import signal
 import threading
 import time
-import warnings
 
 import numpy as np
 import pytest
+from builders import quiet_cv as _cv
 
 import classdep as cd
-from classdep.datasets import make_mixture
 
 LAMS = np.geomspace(1.0, 1e-3, 6)
-
-
-@pytest.fixture(scope="module")
-def small():
-    rng = np.random.default_rng(0)
-    X = rng.normal(size=(60, 3))
-    y = rng.integers(0, 3, 60)
-    return X, y
-
-
-@pytest.fixture(scope="module")
-def mixture():
-    return make_mixture(n_classes=3, n_features=8, n_samples=240, seed=2)
-
-
-def _cv(*args, **kw):
-    kw.setdefault("progress", False)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return cd.cv_glmnet(*args, **kw)
 
 
 # -- hostile folds, labels and weights ---------------------------------------------------------

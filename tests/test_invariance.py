@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from builders import blobs
+from builders import probs as _probs
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn.linear_model import LogisticRegression
@@ -25,19 +27,11 @@ FAST = settings(max_examples=12, deadline=None)
 
 
 def _problem(seed: int, n: int = 50, d: int = 3, K: int = 3):
-    rng = np.random.default_rng(seed)
-    means = rng.normal(scale=1.5, size=(K, d))
-    y = np.r_[np.arange(K), rng.integers(0, K, n - K)]  # every class present
-    X = means[y] + rng.normal(size=(n, d))
-    return X, y
+    return blobs(n, d, K, seed, spread=1.5, every_class=True)
 
 
 def _fit(X, y, lam, **kw):
     return cd.glmnet(X, y, lambda_=lam, thresh=1e-10, **kw)
-
-
-def _probs(fit, X, s):
-    return cd.predict(fit, X, s=s, type="response").values
 
 
 seeds = st.integers(0, 2**31 - 1)

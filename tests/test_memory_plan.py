@@ -12,6 +12,7 @@ import tracemalloc
 
 import numpy as np
 import pytest
+from builders import noise
 
 import classdep as cd
 from classdep.solvers.memory import InsufficientMemoryError, parse_bytes, plan_memory
@@ -26,9 +27,7 @@ from classdep.solvers.path import fit_path
 ])
 def test_estimate_bounds_the_measured_peak(n, d, K, M, solver, preconditioner):
     rng = np.random.default_rng(0)
-    X = rng.normal(size=(n, d))
-    y = rng.integers(0, K, n)
-    X[:, :K] += 1.5 * np.eye(K)[y]
+    X, y = noise(n, d, K, rng, signal=1.5)
     folds = rng.integers(0, M, n)
     bw = (folds[None, :] != np.arange(M)[:, None]).astype(float) if M > 1 else None
     plan = plan_memory(n, d, K, M, itemsize=8, memory_limit="20GB")

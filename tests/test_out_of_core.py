@@ -15,6 +15,7 @@ import dask.array as da
 import numpy as np
 import pytest
 import zarr
+from builders import noise
 
 import classdep as cd
 from classdep.backend import gpu_available
@@ -23,10 +24,10 @@ from classdep.solvers.memory import plan_memory
 
 
 def _data(n=4000, d=12, K=3, seed=0):
+    """Features of unequal scales and means, class k shifted along feature k, a constant column."""
     rng = np.random.default_rng(seed)
-    X = rng.normal(size=(n, d)) * rng.uniform(0.5, 3.0, d) + rng.normal(size=d)
-    y = rng.integers(0, K, n)
-    X[:, :K] += 1.5 * np.eye(K)[y]
+    X, y = noise(n, d, K, rng, signal=1.5)
+    X = X * rng.uniform(0.5, 3.0, d) + rng.normal(size=d)
     X[:, d - 1] = 4.0  # a constant column, zeroed after centring on both routes
     return X, y
 

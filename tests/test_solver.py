@@ -8,6 +8,7 @@ import warnings
 
 import numpy as np
 import pytest
+from builders import blobs, noise
 from scipy.special import expit, log_softmax, softmax
 from sklearn.linear_model import LogisticRegression
 
@@ -19,15 +20,9 @@ SOLVERS = [("newton", "auto"), ("newton-cg", "hessian"), ("newton-cg", "block"),
 
 
 def _problem(n=300, d=5, K=4, seed=0, imbalance=False):
-    rng = np.random.default_rng(seed)
-    if imbalance:
-        p = np.array([0.55, 0.25, 0.12, 0.08])[:K]
-        y = rng.choice(K, size=n, p=p / p.sum())
-    else:
-        y = rng.integers(0, K, n)
-    means = rng.normal(scale=1.0, size=(K, d))
-    X = means[y] + rng.normal(size=(n, d)) * (1 + 0.3 * np.arange(d)) + 0.7
-    return X, y
+    """Uncentred features of growing scales; ``imbalance``: classes of 55, 25, 12 and 8 %."""
+    return blobs(n, d, K, seed, scale=1 + 0.3 * np.arange(d), shift=0.7,
+                 p=[0.55, 0.25, 0.12, 0.08] if imbalance else None)
 
 
 def _objective_parts(X, y, W, b, lam_k, family, loss, w=None, tau=1.0, gamma=0.3):
@@ -263,9 +258,7 @@ def test_warnings_point_at_the_users_line():
     """Convergence and separation warnings name the caller's file, not classdep's."""
     import classdep as cd
 
-    rng = np.random.default_rng(0)
-    X = rng.normal(size=(40, 30))
-    y = rng.integers(0, 3, 40)
+    X, y = noise(40, 30)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         cd.glmnet(X, y, nlambda=5)

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 import pytest
 import xarray as xr
+from builders import quiet_cv
 
 import classdep as cd
 from classdep.datasets import make_mixture
@@ -21,9 +20,7 @@ def data():
 
 
 def _cv(ds, spec):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return cd.cv_glmnet(ds, nfolds=3, lambda_=LAMS, progress=False, augment=spec)
+    return quiet_cv(ds, nfolds=3, lambda_=LAMS, augment=spec)
 
 
 def test_grid_levels_equal_single_runs(data):
