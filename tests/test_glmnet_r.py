@@ -61,8 +61,8 @@ def test_multinomial_ridge_matches_r_glmnet(tmp_path):
     n, d, K = 300, 4, 3
     y = rng.integers(0, K, n)
     X = rng.normal(size=(n, d)) + np.array([[1.0, 0, 0, 0], [0, 1.0, 0, 0], [0, 0, 0, 0]])[y]
-    # A path from large to small, as glmnet needs to stay on track (PEERS.md: it
-    # diverges silently when started at a small lambda).
+    # A path from large to small, as glmnet needs to stay on track (it diverges silently
+    # when started at a small lambda: benchmarks/RESULTS.md).
     lams = np.geomspace(1.0, 0.02, 15)
     R = _run_r(tmp_path, X, y, lams, "multinomial")
     fit = cd.glmnet(X, y, lambda_=lams)

@@ -107,7 +107,8 @@ def test_ova_matches_sklearn_binomials(solver, pre):
 
 def test_optimality_identities():
     """lambda_k W_k = X'(Y - P) / n summed over classes gives sum_k lambda_k W_k = 0, and
-    predicted class counts equal observed counts (free intercept): REFERENCES.md §5."""
+    predicted class counts equal observed counts (free intercept), the first-order conditions
+    of the penalized likelihood (Friedman, Hastie & Tibshirani 2010)."""
     X, y = _problem(n=500, d=6, K=4, seed=4)
     pf = np.array([0.5, 1.0, 2.0, 4.0])
     fit = fit_path(X, y, 4, lambdas=[0.05], penalty_factor=pf)

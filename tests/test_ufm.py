@@ -185,7 +185,7 @@ def test_regularized_geometry_approaches_max_margin_slowly():
         cos_err.append(np.abs(g["w_pair_cos"].values - target["w_pair_cos"].values).max())
     assert err[0] > err[1] > err[2] > err[3]
     assert err[3] > 1e-2  # still far at 1e-12: why the max-margin mode exists
-    assert cos_err[3] < 0.01 < cos_err[1]  # the cosines get there first (REFERENCES.md §3)
+    assert cos_err[3] < 0.01 < cos_err[1]  # the cosines get there first
 
 
 def test_certificates_flag_points_that_are_not_optimal():
