@@ -28,7 +28,7 @@ from ..rtable import format_table
 from ..sweep import CVGlmnet, CVGrid
 from ..validation import check_choice
 
-__all__ = ["Classwise", "classwise", "MEASURES"]
+__all__ = ["Classwise", "classwise", "joint_lambda", "MEASURES"]
 
 # measure -> True if larger is better
 MEASURES = {"deviance": False, "ova_deviance": False, "recall": True, "precision": True,
@@ -347,6 +347,27 @@ def _bare(ds: xr.Dataset) -> xr.Dataset:
     return ds
 
 
+def joint_lambda(grid: CVGrid, measure: str = "deviance") -> float:
+    """The lambda of the joint optimum of the global criterion over (level, lambda) of a grid.
+
+    What :func:`classwise` and :func:`classdep.boot` compare a grid's levels at by default;
+    ties go to the largest lambda, as R's ``lambda.min``.
+
+    Examples
+    --------
+    >>> import numpy as np, classdep as cd
+    >>> grid = cd.cv_glmnet(cd.datasets.digits(), nfolds=3, lambda_=np.geomspace(1, 1e-2, 3),
+    ...                     nrepeats=2, progress=False)
+    >>> joint_lambda(grid) in grid[0].lambda_
+    True
+    """
+    glob = np.stack([_curves(grid[i].results, measure)[1] for i in range(len(grid))])  # (levels, L)
+    c = -glob if MEASURES[measure] else glob
+    c = np.where(np.isnan(c), np.inf, c)
+    j = int(np.nonzero((c == c.min()).any(axis=0))[0][0])  # the first lambda on the path: the largest
+    return float(grid[0].lambda_[j])
+
+
 def _over_levels(grid: CVGrid, s: float | None, opts: dict) -> Classwise:
     """Each class's best level of the grid at one lambda."""
     measure = opts["measure"]
@@ -354,11 +375,7 @@ def _over_levels(grid: CVGrid, s: float | None, opts: dict) -> Classwise:
     if any(not np.array_equal(grid[i].lambda_, lam) for i in range(len(grid))):
         raise ValueError("the grid's levels have different lambda grids: pass one lambda_ to cv_glmnet.")
     if s is None:
-        glob = np.stack([_curves(grid[i].results, measure)[1] for i in range(len(grid))])  # (A, L)
-        c = -glob if MEASURES[measure] else glob
-        c = np.where(np.isnan(c), np.inf, c)
-        # ties: the largest lambda (first on the path)
-        j = int(np.nonzero((c == c.min()).any(axis=0))[0][0])
+        j = int(np.searchsorted(-lam, -joint_lambda(grid, measure)))
     else:
         j = int(np.argmin(np.abs(np.log(lam) - np.log(float(s)))))
     res, oof = _level_data(grid, j)

@@ -14,10 +14,11 @@ import numpy as np
 import xarray as xr
 
 from ...sweep import CVGlmnet, CVGrid
+from ..classwise import joint_lambda
 from .estimators import Axis
 from .resampling import class_order
 
-__all__ = ["Losses", "check_over", "grid_source", "joint_lambda", "oof_source"]
+__all__ = ["Losses", "check_over", "grid_source", "oof_source"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -114,25 +115,6 @@ def check_over(cv, over: str, s: float | None) -> None:
     if s is not None and over == "lambda":
         raise ValueError("s= is the lambda at which a grid's levels are compared: it goes with over=<the "
                          "grid's dim>, not with over='lambda'.")
-
-
-def joint_lambda(grid: CVGrid) -> float:
-    """The lambda of the joint optimum of the global deviance over (level, lambda).
-
-    Ties go to the largest lambda, as :func:`classdep.classwise` breaks them.
-
-    Examples
-    --------
-    >>> import numpy as np, classdep as cd
-    >>> grid = cd.cv_glmnet(cd.datasets.digits(), nfolds=3, lambda_=np.geomspace(1, 1e-2, 3),
-    ...                     nrepeats=2, progress=False)
-    >>> joint_lambda(grid) in grid[0].lambda_
-    True
-    """
-    glob = np.stack([grid[i].results["deviance"].sum("fold").values.sum(axis=1) for i in range(len(grid))])
-    c = np.where(np.isnan(glob), np.inf, glob)
-    j = int(np.nonzero((c == c.min()).any(axis=0))[0][0])
-    return float(grid[0].lambda_[j])
 
 
 def grid_source(grid: CVGrid, strata, s: float | None = None) -> Losses:
