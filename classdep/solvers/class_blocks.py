@@ -173,8 +173,22 @@ class ClassBlockFactor:
     iterations it needs with ``D^{-1}`` unprojected, and several times fewer than with the
     Kronecker preconditioner.  The cost is ``M K`` blocks of ``(d+1)^2`` (memory) and
     their sums over the rows that carry curvature, a small fraction of the full sums at
-    the small lambdas where the preconditioner matters (see ``class_blocks``).
+    the small lambdas where the preconditioner matters (see :func:`class_blocks`).
     For OvA the blocks are the Hessian itself (up to the skipped rows).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from classdep.solvers.prepare import prepare, initial_point
+    >>> from classdep.solvers.objective import evaluate
+    >>> rng = np.random.default_rng(0)
+    >>> pp = prepare(rng.normal(size=(40, 3)), rng.integers(0, 3, 40), 3, device="cpu")
+    >>> prob = pp.prob.with_lambda(np.full((1, 3), 0.1))
+    >>> W, b = initial_point(pp)
+    >>> ev = evaluate(prob, prob.matmul_x(W) + b[None], W, b)
+    >>> SW, Sb = ClassBlockFactor(prob, ev.P).solve(ev.gW, ev.gb)
+    >>> SW.shape, Sb.shape
+    ((3, 1, 3), (1, 3))
     """
 
     def __init__(self, prob: Problem, P, work_dtype=None, rows=None):
