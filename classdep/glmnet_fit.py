@@ -20,9 +20,9 @@ import xarray as xr
 
 from .generics import coef, predict, summary
 from .inputs import features_and_labels
-from .link import response
+from .link import linear_predictor, response
 from .result import Result, Table
-from .solvers.chunked import is_out_of_core, read_rows, scan_features
+from .solvers.chunked import is_out_of_core, scan_features
 from .solvers.path import fit_path
 from .solvers.settings import (
     CONTROL_FIELDS,
@@ -73,18 +73,6 @@ def _largest_variance(X) -> float:
     n = X.shape[0]
     center, const, sd = scan_features(X, np.full(n, 1.0 / n), 65536, standardize=True)
     return float(np.max(np.where(const, 0.0, sd)) ** 2)
-
-
-def _link(X, W, b):
-    """Logits ``X W + b`` for (L, K, d) ``W``: (L, n, K); an out-of-core X in row chunks."""
-    if not is_out_of_core(X):
-        return np.einsum("nd,lkd->lnk", X, W) + b[:, None, :]
-    n = X.shape[0]
-    Z = np.empty((W.shape[0], n, W.shape[1]))
-    for a in range(0, n, 65536):
-        xb = read_rows(X, a, min(a + 65536, n))
-        Z[:, a:a + xb.shape[0], :] = np.einsum("nd,lkd->lnk", xb, W) + b[:, None, :]
-    return Z
 
 
 def _per_class(value, classes, name: str) -> np.ndarray:
@@ -461,7 +449,7 @@ def _(fit: GlmnetFit, newx=None, s=None, type: str = "link", exact: bool = False
     C = C if keep else C.expand_dims("lambda")
     W = C.isel(feature=slice(1, None)).values  # (L, K, d)
     b = C.isel(feature=0).values  # (L, K)
-    Z = _link(Xn, W, b)
+    Z = linear_predictor(Xn, W, b)
     coords = {"lambda": C["lambda"].values, "class": C["class"].values}
     if type == "link":
         out = xr.DataArray(Z, dims=("lambda", "sample", "class"), coords=coords, name="link")

@@ -1,17 +1,40 @@
-"""The link from logits to the response of each family, written once.
+"""The link from features to logits to the response of each family, written once.
 
-``predict(type="response")`` and the cross-validated sweep's scoring both call
-:func:`response`.  (The solver's objective computes its probabilities fused with the
-loss, in the array namespace of the device, and does not go through here.)
+``predict`` computes logits with :func:`linear_predictor`; ``predict(type="response")``
+and the cross-validated sweep's scoring both call :func:`response`.  (The solver's
+objective computes its probabilities fused with the loss, in the array namespace of the
+device, and does not go through here.)
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["response", "class_scores", "squared_error", "FAMILIES"]
+from .solvers.chunked import is_out_of_core, read_rows
+
+__all__ = ["linear_predictor", "response", "class_scores", "squared_error", "FAMILIES"]
 
 FAMILIES = ("multinomial", "ova", "gaussian")
+
+
+def linear_predictor(X, W: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Logits ``X W + b`` for (L, K, d) ``W`` and (L, K) ``b``: (L, n, K).
+
+    An out-of-core ``X`` (memmap, zarr, dask) is read in row chunks, never whole.
+
+    Examples
+    --------
+    >>> linear_predictor(np.eye(2), np.ones((1, 3, 2)), np.zeros((1, 3))).shape
+    (1, 2, 3)
+    """
+    if not is_out_of_core(X):
+        return np.einsum("nd,lkd->lnk", X, W) + b[:, None, :]
+    n = X.shape[0]
+    Z = np.empty((W.shape[0], n, W.shape[1]))
+    for a in range(0, n, 65536):
+        xb = read_rows(X, a, min(a + 65536, n))
+        Z[:, a:a + xb.shape[0], :] = np.einsum("nd,lkd->lnk", xb, W) + b[:, None, :]
+    return Z
 
 
 def response(logits: np.ndarray, family: str) -> np.ndarray:
