@@ -34,7 +34,7 @@ PRECONDITIONERS = ("auto", "hessian", "block", "kronecker")
 DEVICES = ("auto", "cpu", "gpu")
 
 
-def _vector(value, name: str) -> tuple[float, ...]:
+def _vector(value) -> tuple[float, ...]:
     arr = np.asarray(value, dtype=np.float64).reshape(-1)
     return tuple(float(v) for v in arr)
 
@@ -82,9 +82,9 @@ class Model:
             raise ValueError(f"loss={self.loss!r} adjusts logits; family='gaussian' takes loss='ce' only.")
         cw = self.class_weight
         if cw is not None and not isinstance(cw, str):
-            object.__setattr__(self, "class_weight", _vector(cw, "class_weight"))
+            object.__setattr__(self, "class_weight", _vector(cw))
         if self.penalty_factor is not None:
-            pf = _vector(self.penalty_factor, "penalty_factor")
+            pf = _vector(self.penalty_factor)
             if not np.isfinite(pf).all() or (np.asarray(pf) <= 0).any():
                 raise ValueError(
                     "penalty_factor must be positive and finite: an unpenalized class makes the "
@@ -157,7 +157,6 @@ class Control:
 
 MODEL_FIELDS = tuple(f.name for f in fields(Model))
 CONTROL_FIELDS = tuple(f.name for f in fields(Control))
-_MODEL, _CONTROL = MODEL_FIELDS, CONTROL_FIELDS
 
 
 def split_settings(model: Model | None = None, control: Control | None = None,
@@ -174,12 +173,12 @@ def split_settings(model: Model | None = None, control: Control | None = None,
     >>> m.family, c.thresh
     ('ova', 1e-09)
     """
-    extra = sorted(set(shorthand) - set(_MODEL) - set(_CONTROL))
+    extra = sorted(set(shorthand) - set(MODEL_FIELDS) - set(CONTROL_FIELDS))
     if extra:
         raise TypeError(f"unexpected keyword argument(s) {extra}: the settings are the fields of "
-                        f"Model {list(_MODEL)} and Control {list(_CONTROL)}.")
-    m = {k: v for k, v in shorthand.items() if k in _MODEL}
-    c = {k: v for k, v in shorthand.items() if k in _CONTROL}
+                        f"Model {list(MODEL_FIELDS)} and Control {list(CONTROL_FIELDS)}.")
+    m = {k: v for k, v in shorthand.items() if k in MODEL_FIELDS}
+    c = {k: v for k, v in shorthand.items() if k in CONTROL_FIELDS}
     model = Model(**m) if model is None else (dataclasses.replace(model, **m) if m else model)
     control = Control(**c) if control is None else (dataclasses.replace(control, **c) if c else control)
     return model, control
