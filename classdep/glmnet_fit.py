@@ -42,7 +42,7 @@ from .validation import (
     check_weights,
 )
 
-__all__ = ["GlmnetFit", "GlmnetSummary", "FootTable", "glmnet", "singular_hessian_as_error"]
+__all__ = ["GlmnetFit", "GlmnetSummary", "glmnet", "singular_hessian_as_error"]
 
 _INTERCEPT = "(Intercept)"
 
@@ -98,15 +98,6 @@ def _per_class(value, classes, name: str) -> np.ndarray:
     return arr
 
 
-class FootTable(Table):
-    """A :class:`~classdep.result.Table` whose ``foot`` lines follow the table directly
-    (R prints its warnings under a fit's table without a blank line)."""
-
-    def lines(self) -> list[str]:
-        out = Table(self.head, self.rows).lines()
-        return out + list(self.foot)
-
-
 @dataclass(repr=False)
 class GlmnetFit(Result):
     """A fitted path: R's ``glmnet`` object, holding xarray data.
@@ -134,6 +125,7 @@ class GlmnetFit(Result):
     path: xr.Dataset
 
     _groups = (None,)  # the file's root group, as fits have always been written
+    _frame_dims = ("lambda",)  # the path's table, one row per lambda
 
     def _datasets(self) -> dict[str | None, xr.Dataset | None]:
         return {None: self.path}
@@ -189,7 +181,7 @@ class GlmnetFit(Result):
             foot.append(f"Warning: not converged at {int(bad.sum())} lambda(s); see summary(fit).")
         if p["separable"].values.any():
             foot.append("Note: training data separable at the smallest lambdas (flag 'separable').")
-        return FootTable([f"Call:  {p.attrs.get('call', 'glmnet()')}", ""], rows, foot)
+        return Table([f"Call:  {p.attrs.get('call', 'glmnet()')}", ""], rows, foot)
 
 
 def _call_string(**given) -> str:

@@ -89,6 +89,8 @@ class Result:
     #: which of ``_groups`` is :attr:`data` (the first group carries the file's stamp, and
     #: a result keeps the group order of the files it wrote before, so they still read)
     _main: ClassVar[int] = 0
+    #: the dims of the variables :meth:`to_dataframe` returns (None: the first variable's)
+    _frame_dims: ClassVar[tuple[str, ...] | None] = None
 
     # --- hooks ------------------------------------------------------------------------
     def _datasets(self) -> dict[str | None, xr.Dataset | None]:
@@ -129,8 +131,8 @@ class Result:
         names = list(ds.data_vars)
         if not names:
             return []
-        dims = ds[names[0]].dims
-        return [v for v in names if ds[v].dims == dims]
+        dims = self._frame_dims or ds[names[0]].dims
+        return [v for v in names if ds[v].dims == tuple(dims)]
 
     def to_dataframe(self) -> pd.DataFrame:
         """The main variables as a :class:`pandas.DataFrame`, one row per coordinate tuple.

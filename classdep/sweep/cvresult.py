@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import xarray as xr
 
-from ..glmnet_fit import FootTable, GlmnetFit
+from ..glmnet_fit import GlmnetFit
 from ..result import Result, Table
 
 __all__ = ["CVGlmnet", "MEASURES", "measure_name", "cv_summary", "choose_lambda"]
@@ -121,6 +121,7 @@ class CVGlmnet(Result):
         return xr.Dataset({f"{a}->{b}": ab, f"{b}->{a}": ba})
 
     _groups = ("results", "oof", "fit")
+    _frame_dims = ("lambda",)  # the path's table, one row per lambda
     _optional = ("oof",)
 
     def _datasets(self) -> dict[str | None, xr.Dataset | None]:
@@ -147,7 +148,7 @@ class CVGlmnet(Result):
         foot = []
         if not self.results["converged"].values.all():
             foot.append("Warning: some (lambda, fold) fits did not converge (results['converged']).")
-        return FootTable(head, rows, foot)
+        return Table(head, rows, foot)
 
 
 def cv_summary(per_fold: np.ndarray, fold_w: np.ndarray):

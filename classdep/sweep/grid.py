@@ -79,6 +79,12 @@ class CVGrid(Result):
     dim: str = "augment"
 
     _groups = ("results", "oof", "fit")
+
+    def _frame_vars(self) -> list[str]:
+        # every level's path table: one row per (level, lambda)
+        r = self.data
+        return [v for v in r.data_vars if set(r[v].dims) == {self.dim, "lambda"}]
+
     _optional = ("oof",)
 
     def __getitem__(self, i: int) -> CVGlmnet:

@@ -15,7 +15,7 @@ from scipy.special import ndtri
 from ...result import Result, Table, fmt
 from ...validation import check_choice
 from .estimators import statistic_values
-from .replicates import Boot, BootWarning, FlushTable
+from .replicates import Boot, BootWarning
 from .resampling import BLOCK, block_curves
 
 __all__ = ["ATOM_SHARE", "TYPES", "BootCI", "boot_ci"]
@@ -100,7 +100,7 @@ class BootCI(Result):
                              pair(*self.ci_global.isel(at).values)))
         foot = ["Calculations on Transformed Scale;  Intervals on Original Scale" if a["log"]
                 else "Calculations and Intervals on Original Scale"]
-        return FlushTable(head, rows, foot)
+        return Table(head, rows, foot)
 
 
 def _check_bca(b: Boot) -> None:

@@ -19,7 +19,6 @@ import numpy as np
 import xarray as xr
 
 from ...result import Result, Table, fmt
-from ...rtable import format_table
 from ...sweep import CVGlmnet, CVGrid
 from ...validation import check_choice, check_int
 from .estimators import ESTIMATORS, STATISTICS, Axis, statistic_values
@@ -27,7 +26,7 @@ from .refit import RefitOptions, refit_curves
 from .resampling import STRATA, block_curves, count_blocks
 from .sources import Losses, check_over, grid_source, oof_source
 
-__all__ = ["METHODS", "MOON_EXPONENT", "Boot", "BootWarning", "FlushTable", "boot"]
+__all__ = ["METHODS", "MOON_EXPONENT", "Boot", "BootWarning", "boot"]
 
 METHODS = ("oof", "refit")
 MOON_EXPONENT = 0.7  # m = n^0.7 draws per stratum: m -> inf and m / n -> 0, as the m-out-of-n theory needs
@@ -35,13 +34,6 @@ MOON_EXPONENT = 0.7  # m = n^0.7 draws per stratum: m -> inf and m / n -> 0, as 
 
 class BootWarning(UserWarning):
     """A bootstrap interval that its replicates do not support well (atoms, extreme order statistics)."""
-
-
-class FlushTable(Table):
-    """A :class:`~classdep.result.Table` printed with no blank line around the table (R's print.boot)."""
-
-    def lines(self) -> list[str]:
-        return list(self.head) + format_table(self.rows) + list(self.foot)
 
 
 @dataclass(repr=False)
@@ -161,7 +153,7 @@ class Boot(Result):
                 rows.append((f"t{b.t0.size + 1}*", *lev, a["global_name"], f"{g0:.4g}",
                              f"{gt.mean() - g0:.4g}", f"{gse:.4g}"))
         foot = ["", f"Statistic: {a['statistic']} (estimator '{a['estimator']}'); {a['resampled']}"]
-        return FlushTable(lines, rows, foot)
+        return Table(lines, rows, foot)
 
 
 # ---------------------------------------------------------------------------------------------
