@@ -67,7 +67,7 @@ def lambda_grid(pp: Prepared, nlambda: int = 100, lambda_min_ratio: float | None
     does for ``alpha = 0``.  ``lambda_min_ratio`` defaults to 1e-6 when ``n > d`` and
     1e-4 otherwise: glmnet's 1e-4 / 1e-2 stop far above the cross-validated optimum of
     well-separated embeddings (Fashion-MNIST PCA features: optimum 2.7e-5, glmnet's
-    grid ends at 0.017; see PEERS.md).
+    grid ends at 0.017 with its defaults; measured in the project's benchmarks/RESULTS.md).
 
     Examples
     --------
