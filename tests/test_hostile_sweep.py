@@ -7,6 +7,7 @@ The SIGKILL-and-resume test lives in test_sweep.py (killed at random points ther
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import threading
 import time
@@ -167,6 +168,27 @@ def test_checkpoint_of_another_sweep_is_refused(mixture, tmp_path):
     _checkpointed(mixture, ck)
     with pytest.raises(ValueError, match="belongs to a different sweep.*new checkpoint path or delete"):
         _cv(mixture, nfolds=3, lambda_=LAMS * 2, checkpoint=ck)
+
+
+def test_block_copied_from_another_sweep_is_refused(mixture, tmp_path):
+    """Two real sweeps on the same grid, other folds: a valid block of one, copied into the
+    other's folder, passes a checksum of its arrays alone but is bound to the sweep that
+    wrote it."""
+    a, b = tmp_path / "a", tmp_path / "b"
+    _cv(mixture, nfolds=3, lambda_=LAMS, checkpoint=a, seed=0)
+    _cv(mixture, nfolds=3, lambda_=LAMS, checkpoint=b, seed=1)
+    with np.load(a / "lambda_0002.npz") as za, np.load(b / "lambda_0002.npz") as zb:
+        assert not np.array_equal(za["P"], zb["P"])  # the two sweeps differ at that lambda
+    shutil.copyfile(a / "lambda_0002.npz", b / "lambda_0002.npz")
+    with pytest.raises(ValueError, match=r"lambda_0002.npz .*another sweep.*delete that file"):
+        _cv(mixture, nfolds=3, lambda_=LAMS, checkpoint=b, seed=1)
+
+
+def test_checkpoint_path_that_is_a_file_is_refused(mixture, tmp_path):
+    f = tmp_path / "ck"
+    f.write_text("not a folder")
+    with pytest.raises(ValueError, match="is an existing file; a checkpoint is a folder"):
+        _cv(mixture, nfolds=3, lambda_=LAMS, checkpoint=f)
 
 
 # -- determinism ----------------------------------------------------------------------------------

@@ -35,8 +35,10 @@ class Checkpoint:
 
     Each finished lambda writes one ``.npz`` (atomically: temporary file, then rename)
     holding its scores and the batch's coefficients, which seed the next warm start,
-    and the sha256 of those arrays (``_sha256``); a block whose arrays do not match it,
-    or that cannot be read, is refused, never loaded.
+    and a sha256 (``_sha256``) over the sweep's fingerprint, the block's lambda index and
+    its arrays; a block whose arrays do not match it, that another sweep wrote (a block
+    copied between checkpoint folders passes a checksum of its arrays alone), or that
+    cannot be read, is refused, never loaded.
 
     Examples
     --------
@@ -51,6 +53,9 @@ class Checkpoint:
     def __init__(self, path, fingerprint: str):
         self.fingerprint = fingerprint
         self.dir = Path(path)
+        if self.dir.exists() and not self.dir.is_dir():
+            raise ValueError(f"checkpoint={str(path)!r} is an existing file; a checkpoint is a folder: pass "
+                             "a new path (it is created) or the folder of the sweep to resume.")
         self.dir.mkdir(parents=True, exist_ok=True)
         stamp = self.dir / "fingerprint.txt"
         if stamp.exists() and stamp.read_text() != fingerprint:
@@ -88,7 +93,7 @@ class Checkpoint:
     def save(self, j: int, **arrays) -> None:
         tmp = self.dir / f".lambda_{j:04d}.{os.getpid()}.tmp.npz"
         arrays = {k: np.asarray(v) for k, v in arrays.items()}
-        np.savez(tmp, **arrays, **{self.CHECKSUM: np.asarray(payload_digest(arrays))})
+        np.savez(tmp, **arrays, **{self.CHECKSUM: np.asarray(self._seal(j, arrays))})
         os.replace(tmp, self.file(j))
 
     def load(self, j: int) -> dict[str, np.ndarray]:
@@ -107,12 +112,22 @@ class Checkpoint:
                 f"checkpoint block {self.file(j)} carries no checksum (written by another classdep "
                 f"version or another program), so it cannot be verified; {fix}."
             )
-        if str(stored) != payload_digest(arrays):
+        if str(stored) != self._seal(j, arrays):
+            if str(stored) == payload_digest(arrays):
+                raise ValueError(
+                    f"checkpoint block {self.file(j)} was written by another classdep version or copied "
+                    f"from another sweep's checkpoint (its arrays are intact but not bound to this sweep); "
+                    f"{fix}."
+                )
             raise ValueError(
-                f"checkpoint block {self.file(j)} fails its sha256 checksum (its contents changed "
-                f"after it was written); {fix}."
+                f"checkpoint block {self.file(j)} fails its sha256 checksum (its contents changed after "
+                f"it was written, or it belongs to another sweep or lambda); {fix}."
             )
         return arrays
+
+    def _seal(self, j: int, arrays: dict[str, np.ndarray]) -> str:
+        """The block's checksum: its arrays bound to this sweep and to its lambda index."""
+        return hashlib.sha256(f"{self.fingerprint}|{int(j)}|{payload_digest(arrays)}".encode()).hexdigest()
 
 
 def fingerprint(X, codes, folds, lam, settings: dict) -> str:
