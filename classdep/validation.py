@@ -222,6 +222,14 @@ def check_lambda(lambda_: Any, name: str = "lambda_") -> np.ndarray:
     >>> check_lambda(0.1).tolist()
     [0.1]
     """
+    raw = np.asarray(lambda_, dtype=object) if isinstance(lambda_, str | bytes) else np.asarray(lambda_)
+    if raw.dtype.kind in "USOb" and not (raw.dtype.kind == "O" and all(
+            isinstance(v, int | float | np.number) and not isinstance(v, bool) for v in raw.ravel())):
+        # np.asarray("0.1", float) parses text; a penalty given as text or True is a mistake to name
+        raise TypeError(
+            f"{name}={lambda_!r} is not a number or a sequence of numbers; pass e.g. "
+            f"{name}=0.1 or {name}=np.geomspace(1, 1e-4, 20)."
+        )
     try:
         lam = np.atleast_1d(np.asarray(lambda_, dtype=np.float64))
     except (TypeError, ValueError) as exc:

@@ -320,8 +320,11 @@ def test_class_with_zero_total_weight(small):
      ([0.1, -1.0], ValueError, r"values <= 0 \(-1.0\)"),
      ([np.nan], ValueError, "NaN or inf values"),
      ("small", TypeError, r"lambda_='small' is not a number.*np.geomspace"),
+     ("0.1", TypeError, r"lambda_='0.1' is not a number"),
+     (["0.1", "0.01"], TypeError, r"is not a number or a sequence of numbers"),
+     (True, TypeError, r"lambda_=True is not a number"),
      ([[0.1, 0.2]], ValueError, "1-D sequence")],
-    ids=["zero", "negative", "nan", "string", "2-D"],
+    ids=["zero", "negative", "nan", "string", "numeric-string", "strings", "bool", "2-D"],
 )
 def test_bad_lambda(small, lam, exc, match):
     X, y = small
