@@ -12,6 +12,7 @@ number of classes, so ``lambda * penalty_factor[k]`` is exactly class ``k``'s pe
 from __future__ import annotations
 
 import dataclasses
+import warnings
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -365,6 +366,14 @@ def _interpolate(fit: GlmnetFit, s: np.ndarray, var: str) -> xr.DataArray:
     """Values of ``var`` at penalties ``s``, linear in lambda between grid points (glmnet)."""
     lam = fit.lambda_
     da = fit.path[var]
+    used = np.clip(s, lam.min(), lam.max())
+    outside = s[used != s]
+    if outside.size and var == "coef":  # once per call (coef and intercept are read together)
+        warnings.warn(
+            f"s={', '.join(f'{v:.4g}' for v in outside)} lies outside the path's lambdas "
+            f"[{lam.min():.4g}, {lam.max():.4g}]: the coefficients are those at the nearest end, as R's "
+            f"glmnet does (coordinate 'lambda_used'). Refit at s with exact=True (x=, y=) or pass a "
+            f"lambda_ grid that covers it.", UserWarning, stacklevel=4)
     out = []
     for sv in s:
         if lam.size == 1 or sv >= lam[0]:
@@ -379,14 +388,16 @@ def _interpolate(fit: GlmnetFit, s: np.ndarray, var: str) -> xr.DataArray:
         out.append(frac * da.isel({"lambda": left}, drop=True)
                    + (1 - frac) * da.isel({"lambda": right}, drop=True))
     res = xr.concat(out, dim="lambda")
-    return res.assign_coords({"lambda": s})
+    return res.assign_coords({"lambda": s, "lambda_used": ("lambda", used)})
 
 
 def _resolve_s(fit: GlmnetFit, s) -> tuple[np.ndarray, bool]:
     if s is None:
         return fit.lambda_, True
     if isinstance(s, str):
-        raise ValueError(f"s={s!r}: a glmnet path takes numeric s; 'lambda_min'/'lambda_1se' need cv_glmnet.")
+        raise ValueError(f"s={s!r} names a cross-validated choice, which a glmnet() path does not have: "
+                         f"call coef(cv, s={s!r}) or predict(cv, newx, s={s!r}) on the cv_glmnet() result, "
+                         "or pass a number.")
     arr = check_lambda(s, "s")
     return arr, np.ndim(s) > 0
 

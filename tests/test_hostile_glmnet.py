@@ -389,3 +389,34 @@ def test_features_on_a_huge_scale_warn_before_newton_cg_misses_its_accuracy(smal
         cd.glmnet(X * 1e6, y, lambda_=[1.0], solver="newton-cg", standardize=True)
         cd.glmnet(X, y, lambda_=[1e-12], solver="newton-cg")
         cd.glmnet(X * 1e6, y, lambda_=[1.0], solver="newton")
+
+
+# -- s: R's cross-validated choices and values outside the path ---------------------------------
+
+
+def test_coef_and_predict_of_a_cv_take_r_choices(small):
+    X, y = small
+    cv = cd.cv_glmnet(X, y, nfolds=3, lambda_=np.geomspace(1.0, 1e-3, 6), progress=False)
+    for s, value in (("lambda.min", cv.lambda_min), ("lambda_1se", cv.lambda_1se)):
+        np.testing.assert_array_equal(cd.coef(cv, s=s).values, cd.coef(cv.fit, s=value).values)
+        np.testing.assert_array_equal(cd.predict(cv, X[:4], s=s, type="response").values,
+                                      cd.predict(cv.fit, X[:4], s=value, type="response").values)
+    # R's default for a cv.glmnet object is lambda.1se
+    np.testing.assert_array_equal(cd.coef(cv).values, cd.coef(cv.fit, s=cv.lambda_1se).values)
+    with pytest.raises(ValueError, match=r"s='lambda.best' is not one of 'lambda_min'"):
+        cd.coef(cv, s="lambda.best")
+    # the path alone points to the cv result instead of sending the user in a circle
+    with pytest.raises(ValueError, match=r"call coef\(cv, s='lambda.min'\)"):
+        cd.coef(cv.fit, s="lambda.min")
+
+
+def test_s_outside_the_path_warns_and_is_labelled(small):
+    X, y = small
+    fit = cd.glmnet(X, y, lambda_=[1.0, 0.1])
+    with pytest.warns(UserWarning, match=r"outside the path's lambdas \[0.1, 1\].*nearest end"):
+        c = cd.coef(fit, s=[10.0, 0.5, 1e-4])
+    np.testing.assert_array_equal(c["lambda_used"].values, [1.0, 0.5, 0.1])
+    np.testing.assert_array_equal(c.sel({"lambda": 1e-4}).values, cd.coef(fit, s=0.1).values)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        cd.coef(fit, s=0.3)  # inside: no warning

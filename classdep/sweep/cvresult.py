@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import xarray as xr
 
+from ..generics import coef, predict
 from ..glmnet_fit import GlmnetFit
 from ..result import Result, Table
 
@@ -184,3 +185,38 @@ def choose_lambda(lam: np.ndarray, cvm: np.ndarray, cvsd: np.ndarray) -> tuple[i
     ok = np.nonzero(cvm <= semin)[0]
     id1se = int(ok[np.argmax(lam[ok])])
     return idmin, id1se
+
+
+#: R's names of a cross-validated choice of lambda, with classdep's spelling beside them
+CV_CHOICES = {"lambda_min": "lambda_min", "lambda.min": "lambda_min",
+              "lambda_1se": "lambda_1se", "lambda.1se": "lambda_1se"}
+
+
+def cv_lambda(cv: CVGlmnet, s) -> float | np.ndarray:
+    """``s`` for the full-data path of ``cv``: R's ``"lambda.min"``/``"lambda.1se"`` (or
+    ``"lambda_min"``/``"lambda_1se"``) read off the sweep, numbers passed through.
+
+    Examples
+    --------
+    >>> import classdep as cd
+    >>> cv = cd.cv_glmnet(cd.datasets.digits(), nfolds=3, nlambda=5, progress=False)
+    >>> cv_lambda(cv, "lambda.min") == cv.lambda_min
+    True
+    """
+    if isinstance(s, str):
+        if s not in CV_CHOICES:
+            raise ValueError(f"s={s!r} is not one of {', '.join(map(repr, CV_CHOICES))} or a number.")
+        return getattr(cv, CV_CHOICES[s])
+    return s
+
+
+@coef.register
+def _(cv: CVGlmnet, s="lambda_1se", **kwargs) -> xr.DataArray:
+    """Coefficients of the full-data path at ``s``; R's ``coef.cv.glmnet`` (default ``"lambda.1se"``)."""
+    return coef(cv.fit, s=cv_lambda(cv, s), **kwargs)
+
+
+@predict.register
+def _(cv: CVGlmnet, newx=None, s="lambda_1se", type: str = "link", **kwargs) -> xr.DataArray:  # noqa: A002
+    """Predictions of the full-data path at ``s``; R's ``predict.cv.glmnet`` (default ``"lambda.1se"``)."""
+    return predict(cv.fit, newx, s=cv_lambda(cv, s), type=type, **kwargs)
