@@ -74,6 +74,12 @@ def check_matrix(X: Any, name: str = "x", dtype=None) -> np.ndarray:
         X = X.values
     elif hasattr(X, "to_numpy"):
         X = X.to_numpy()
+    if hasattr(X, "tocsr") and hasattr(X, "nnz"):  # scipy.sparse, without importing it
+        raise TypeError(
+            f"{name} is a scipy.sparse matrix ({X.shape[0]} x {X.shape[1]}, {X.nnz} non-zeros); classdep's "
+            f"solvers take dense features (penultimate-layer features are dense): pass {name}.toarray(), "
+            "or a NumPy memmap or zarr array when it does not fit in memory."
+        )
     try:
         arr = np.asarray(X)
     except Exception as exc:  # noqa: BLE001
@@ -139,6 +145,11 @@ def check_labels(y: Any, n: int | None = None, name: str = "y") -> tuple[np.ndar
     """
     if hasattr(y, "dims") and hasattr(y, "values"):
         y = y.values
+    raw = type(y).__name__ == "Categorical" and hasattr(y, "categories")
+    if raw:
+        import pandas as pd  # a raw pd.Categorical obeys the same rules as a categorical Series
+
+        y = pd.Series(y)
     if hasattr(y, "cat"):  # pandas categorical Series keeps its category order
         classes = np.asarray(y.cat.categories)
         codes = np.asarray(y.cat.codes, dtype=np.int64)
@@ -149,7 +160,7 @@ def check_labels(y: Any, n: int | None = None, name: str = "y") -> tuple[np.ndar
             # a class without samples has no finite fit (its intercept runs to -inf)
             raise ValueError(
                 f"{name} is a categorical whose categories {classes[unused].tolist()} have no samples; "
-                f"drop them with {name}.cat.remove_unused_categories()."
+                f"drop them with {name}{'' if raw else '.cat'}.remove_unused_categories()."
             )
         if classes.size < 2:
             raise ValueError(

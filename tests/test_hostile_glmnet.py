@@ -420,3 +420,22 @@ def test_s_outside_the_path_warns_and_is_labelled(small):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         cd.coef(fit, s=0.3)  # inside: no warning
+
+
+def test_raw_categorical_labels_behave_as_the_series_form(small):
+    X, _ = small
+    lab = np.array(["b", "a", "c"])[np.arange(X.shape[0]) % 3]
+    order = ["c", "b", "a"]
+    raw = cd.glmnet(X, pd.Categorical(lab, categories=order), lambda_=[0.1])
+    series = cd.glmnet(X, pd.Series(pd.Categorical(lab, categories=order)), lambda_=[0.1])
+    assert [str(c) for c in raw.classes] == order == [str(c) for c in series.classes]
+    np.testing.assert_array_equal(raw.path["coef"].values, series.path["coef"].values)
+    with pytest.raises(ValueError, match=r"categories \['z'\] have no samples.*y.remove_unused_categories"):
+        cd.glmnet(X, pd.Categorical(lab, categories=[*order, "z"]), lambda_=[0.1])
+
+
+def test_sparse_features_are_refused_with_the_fix(small):
+    sparse = pytest.importorskip("scipy.sparse")
+    X, y = small
+    with pytest.raises(TypeError, match=r"x is a scipy.sparse matrix .*pass x.toarray\(\)"):
+        cd.glmnet(sparse.csr_matrix(X), y, lambda_=[0.1])
