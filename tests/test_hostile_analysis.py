@@ -83,3 +83,31 @@ def test_discriminant_analysis_on_degenerate_groups():
         cd.manova(X, np.zeros(40))
     with pytest.raises(ValueError, match=r"unknown class 'z'"):
         cd.lda(X, y, classes=[0, "z"])
+
+
+def test_manova_with_too_few_residual_df_flags_the_undefined_f():
+    """n - K = p: McKeon's Hotelling-Lawley F has den Df 0; the row says so instead of F 0."""
+    from statsmodels.multivariate.manova import MANOVA
+
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(11, 8)), np.arange(11) % 3
+    mv = cd.manova(X, y)
+    hl = mv["Hotelling-Lawley"]
+    assert float(hl["den_df"]) <= 0 and np.isnan(float(hl["F"])) and np.isnan(float(hl["p_value"]))
+    assert "undefined" in str(hl["flag"].values)
+    # the rows statsmodels can compute are kept as it computes them
+    exog = np.column_stack([np.ones(11), (y[:, None] == np.arange(1, 3)).astype(float)])
+    ref = MANOVA(X, exog).mv_test(hypotheses=[("g", np.column_stack([np.zeros(2), np.eye(2)]))])
+    ref = ref.results["g"]["stat"]
+    assert float(mv["Pillai"]["F"]) == pytest.approx(float(ref.loc["Pillai's trace", "F Value"]), rel=1e-12)
+    assert mv["Pillai"]["flag"].values == ""
+    text = repr(mv)
+    assert "NA: Hotelling-Lawley: F approximation undefined" in text
+
+
+def test_manova_names_a_collinear_feature():
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(60, 4))
+    X[:, 3] = X[:, 0] + X[:, 1]
+    with pytest.raises(ValueError, match=r"feature\(s\) \['V[124]'\] are linear combinations"):
+        cd.manova(X, rng.integers(0, 3, 60))

@@ -92,11 +92,20 @@ class Manova(Result):
         for t in self.stats["test"].values:
             r = self.stats.sel(test=str(t))
             p = float(r["p_value"])
-            rows.append((str(t), str(a["df"]), f"{float(r['value']):.5g}", f"{float(r['F']):.5g}",
+            F = float(r["F"])
+            rows.append((str(t), str(a["df"]), f"{float(r['value']):.5g}",
+                         "NA" if np.isnan(F) else f"{F:.5g}",
                          f"{float(r['num_df']):.4g}", f"{float(r['den_df']):.5g}",
-                         "< 2.2e-16" if p < 2.2e-16 else f"{p:.4g}"))
+                         "NA" if np.isnan(p) else "< 2.2e-16" if p < 2.2e-16 else f"{p:.4g}"))
         rows.append(("Residuals", str(a["df_residual"]), "", "", "", "", ""))
         lines += format_table(left_rownames(rows))
+        if "flag" in self.stats:
+            flagged = [str(t) for t, f in zip(self.stats["test"].values, self.stats["flag"].values,
+                                               strict=True) if f]
+            if flagged:
+                lines.append(f"NA: {', '.join(flagged)}: F approximation undefined with "
+                             f"{a['df_residual']} residual df for {a['n_responses']} responses; add samples "
+                             "or reduce the features.")
         lines += ["", "Mahalanobis distances between class means (pooled within-group covariance):"]
         cls = [str(c) for c in self.classes]
         D = self.pairwise["mahalanobis"].values
@@ -116,8 +125,21 @@ def check_grouped(gd: Grouped, tol: float = 1e-8) -> None:
     means = np.zeros((K, p))
     np.add.at(means, gd.g, gd.X)
     means /= gd.counts[:, None]
-    sd = (gd.X - means[gd.g]).std(axis=0, ddof=1)
+    R = gd.X - means[gd.g]
+    sd = R.std(axis=0, ddof=1)
     check_within_group_sd(sd, gd.features, tol * max(float(sd.max()), np.finfo(float).tiny))
+    # a feature that is a linear combination of others within the classes makes E singular;
+    # QR with column pivoting names the columns it finds dependent, before any work
+    _, r, piv = scipy.linalg.qr(R / sd, mode="economic", pivoting=True)
+    diag = np.abs(np.diag(r))
+    dep = piv[diag <= 1e-10 * diag.max() * max(n, p)]
+    if dep.size:
+        names = [str(f) for f in np.asarray(gd.features)[np.sort(dep)]]
+        raise ValueError(
+            f"feature(s) {names} are linear combinations of the other features within the classes "
+            "(collinear), so the within-group covariance is singular; drop them, or reduce the "
+            "features with PCA."
+        )
 
 
 def _fisher(delta: np.ndarray, S: np.ndarray) -> float:
@@ -272,6 +294,14 @@ def manova(x: Any, grouping: Any = None, classes: Any = None, *, data: Any = Non
         attrs={"df": K - 1, "df_residual": n - K, "n_responses": p, "n_samples": n, "n_dropped": dropped,
                "hotelling_lawley_F": "McKeon (statsmodels); R uses Pillai-Samson"},
     )
+    # McKeon's F (Hotelling-Lawley) needs n - K - p > 1, and others' approximations fail in
+    # the same corner: such a row gets no F or p-value and says why, instead of F 0, p NaN
+    bad = ~(stats["den_df"].values > 0) | ~np.isfinite(stats["F"].values) | ~np.isfinite(
+        stats["p_value"].values)
+    stats["F"] = stats["F"].where(~xr.DataArray(bad, dims="test"))
+    stats["p_value"] = stats["p_value"].where(~xr.DataArray(bad, dims="test"))
+    stats["flag"] = ("test", np.where(bad, "F approximation undefined (too few residual degrees of "
+                                           "freedom for the number of features)", ""))
     # the eigenvalues behind the statistics, for those who want them (and to check them)
     means = np.zeros((K, p))
     np.add.at(means, gd.g, gd.X)
