@@ -39,7 +39,7 @@ from .glmnet_fit import GlmnetFit, glmnet
 from .memory_plan import InsufficientMemoryError, MemoryPlan, memory_plan
 from .plot import plot
 from .result import Result
-from .sweep import CVGlmnet, CVGrid, cv_glmnet
+from .sweep import CVGlmnet, CVGrid, Heldout, cv_glmnet
 
 __version__ = "0.1.0"
 
@@ -61,6 +61,7 @@ __all__ = [
     "Classwise",
     "ConvergenceWarning",
     "GlmnetFit",
+    "Heldout",
     "assess",
     "boot",
     "boot_ci",

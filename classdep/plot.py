@@ -18,7 +18,7 @@ from .analysis.geometry import Geometry
 from .analysis.lda import LDA
 from .analysis.separability import Separability
 from .glmnet_fit import GlmnetFit
-from .sweep import CVGlmnet, CVGrid
+from .sweep import CVGlmnet, CVGrid, Heldout
 from .sweep.cvresult import measure_name
 from .validation import check_choice
 
@@ -30,7 +30,7 @@ def _level(v) -> str:
     return f"{v:g}" if isinstance(v, float | np.floating | int | np.integer) else str(v)
 
 
-def _measure_name(cv: CVGlmnet) -> str:
+def _measure_name(cv: CVGlmnet | Heldout) -> str:
     a = cv.results.attrs
     return measure_name(a["type_measure"], a.get("family", "multinomial"))
 
@@ -112,6 +112,26 @@ def _(cv: CVGlmnet, ax=None):
         ax.axvline(x[cv.index[name]], color="0.3", ls=":", lw=0.8)
     ax.set_xlabel("Log Lambda")
     ax.set_ylabel(_measure_name(cv))
+    top = ax.secondary_xaxis("top")
+    top.set_xticks(x[:: max(1, x.size // 8)])
+    top.set_xticklabels([str(int(v)) for v in r["nzero"].values[:: max(1, x.size // 8)]])
+    return ax.figure
+
+
+@plot.register
+def _(h: Heldout, ax=None):
+    """The held-out measure against log(lambda), as ``plot.cv.glmnet`` draws a CV's, with the
+    ``lambda_min`` line; no SE bars and no ``lambda_1se`` (one split has no spread)."""
+    import matplotlib.pyplot as plt
+
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(5.5, 4), constrained_layout=True)
+    r = h.results
+    x = np.log(r["lambda"].values)
+    ax.plot(x, r["cvm"].values, "o", color="tab:red", ms=3)
+    ax.axvline(x[h.index["min"]], color="0.3", ls=":", lw=0.8)
+    ax.set_xlabel("Log Lambda")
+    ax.set_ylabel(f"{_measure_name(h)} (held-out)")
     top = ax.secondary_xaxis("top")
     top.set_xticks(x[:: max(1, x.size // 8)])
     top.set_xticklabels([str(int(v)) for v in r["nzero"].values[:: max(1, x.size // 8)]])

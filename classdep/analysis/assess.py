@@ -8,8 +8,9 @@ import xarray as xr
 from ..generics import predict
 from ..glmnet_fit import GlmnetFit, glmnet
 from ..inputs import features_and_labels
-from ..metrics import classwise_dataset
-from ..validation import check_class_names
+from ..sweep import Heldout
+from ..sweep.heldout import heldout
+from ..validation import check_class_names, check_weights
 from .classwise import Classwise
 
 __all__ = ["assess", "oracle_gain"]
@@ -21,8 +22,14 @@ def _codes_for(fit: GlmnetFit, newy) -> np.ndarray:
     return check_class_names(labels, classes, "newy")
 
 
-def assess(fit: GlmnetFit, newx, newy, s=None) -> xr.Dataset:
-    """Per-class and overall metrics of ``fit`` on held-out data, R's ``assess.glmnet``.
+def assess(fit: GlmnetFit, newx, newy, s=None, *, weights=None, type_measure: str = "deviance",
+           seed: int = 0) -> Heldout:
+    """The fit's path scored on held-out data, R's ``assess.glmnet``: the evaluated sweep with one split.
+
+    The held-out protocol: fit the head on the training features (``glmnet``), score it
+    here on features of samples the backbone never saw, and analyse the result exactly as a
+    cross-validated sweep: ``classwise``, ``boot``, ``boot_ci``, ``confint``, ``confset``,
+    ``oracle_gain`` and ``plot`` take it.
 
     Parameters
     ----------
@@ -31,14 +38,23 @@ def assess(fit: GlmnetFit, newx, newy, s=None) -> xr.Dataset:
     s : float or sequence, optional
         Penalties at which to assess (interpolated like :func:`classdep.coef`); default:
         every lambda of the path.
+    weights : array_like, optional
+        Held-out sample weights (default 1).
+    type_measure : {"deviance", "class"}
+        The measure of ``cvm`` and of the best lambda, as in :func:`classdep.cv_glmnet`.
+    seed : int
+        Seed of the two class-stratified halves of the held-out samples on which
+        ``classwise`` cross-fits (:func:`classdep.sweep.heldout.halves_of`).
 
     Returns
     -------
-    xr.Dataset
-        Per (``lambda``, ``class``): ``deviance``, ``recall``, ``precision``,
-        ``ova_accuracy``, ``ova_deviance``, ``n``; per ``lambda``: ``accuracy``,
-        ``balanced_accuracy``, ``total_deviance``, the worst-class metrics; and
-        ``confusion`` (``lambda``, ``class``, ``predicted``).
+    Heldout
+        ``results`` as a sweep's, with one ``fold`` (``"heldout"``): per (``lambda``,
+        ``class``) ``deviance``, ``recall``, ``precision``, ``ova_accuracy``,
+        ``ova_deviance``, ``n``; per ``lambda`` ``accuracy``, ``balanced_accuracy``,
+        ``total_deviance``, the worst-class metrics, ``cvm``; ``confusion``; ``oof`` the
+        per-sample held-out losses.  ``h["recall"]`` is a variable without the ``fold``
+        dim, as the Dataset this function returned before.
 
     Examples
     --------
@@ -54,12 +70,10 @@ def assess(fit: GlmnetFit, newx, newy, s=None) -> xr.Dataset:
         raise ValueError(f"newy has shape {np.shape(yy)} but newx has {Xn.shape[0]} samples; give one "
                          "label per sample.")
     codes = _codes_for(fit, yy)
+    w = None if weights is None else check_weights(weights, codes.size)
     P = predict(fit, Xn, s=s if s is not None else list(fit.lambda_), type="response")
-    Pv = P.values
-    if fit.family != "multinomial":
-        Pv = Pv / Pv.sum(axis=-1, keepdims=True)
-    res = classwise_dataset(Pv, codes, fit.path["class"].values, P["lambda"].values)
-    return res.isel(fold=0, drop=True)
+    call = "assess(fit, newx, newy" + (", s" if s is not None else "") + ")"
+    return heldout(fit, P.values, codes, P["lambda"].values, w, type_measure, call, seed)
 
 
 def oracle_gain(cw: Classwise, x, y, newx, newy, **glmnet_args) -> xr.Dataset:
@@ -95,8 +109,8 @@ def oracle_gain(cw: Classwise, x, y, newx, newy, **glmnet_args) -> xr.Dataset:
     lam_opt = lam_opt.assign_coords({"class": [str(c) for c in lam_opt["class"].values]})
     g = glmnet(x, y, lambda_=[lam_g], **glmnet_args)
     o = glmnet(x, y, lambda_=lam_opt, **glmnet_args)
-    ag = assess(g, newx, newy).isel({"lambda": 0}, drop=True)
-    ao = assess(o, newx, newy).isel({"lambda": 0}, drop=True)
+    ag = assess(g, newx, newy).metrics.isel({"lambda": 0}, drop=True)
+    ao = assess(o, newx, newy).metrics.isel({"lambda": 0}, drop=True)
     n_test = float(ag["n"].sum())
     n_train = float(cw.table["n"].sum())
     out = xr.Dataset({

@@ -25,7 +25,7 @@ import xarray as xr
 
 from ..result import Result, Table, fmt
 from ..rtable import format_table
-from ..sweep import CVGlmnet, CVGrid
+from ..sweep import CVGlmnet, CVGrid, Heldout
 from ..validation import check_choice
 
 __all__ = ["Classwise", "classwise", "joint_lambda", "MEASURES"]
@@ -139,7 +139,7 @@ class Classwise(Result):
         at = f" at lambda = {a['lambda']:.4g}" if axis != "lambda" else ""
         where = f" over {axis}{at}" if axis != "lambda" else ""
         head = [f"Class-wise optima{where} (measure: {a['measure']}; {t.sizes['class']} classes, "
-                f"{a['nfolds']} folds)", ""]
+                + ("one held-out split)" if a.get("source") == "heldout" else f"{a['nfolds']} folds)"), ""]
         lines = [f"Global optimum: {axis} = {fmt(a[f'{axis}_global'])}",
                  f"Total regret G: {a['total_regret']:.4g} (plug-in)"
                  + (f", {a['total_regret_crossfit']:.4g} (cross-fitted)"
@@ -168,15 +168,18 @@ class Classwise(Result):
         return Table(head, rows, ["", "Per level:"] + format_table(per))
 
 
-def classwise(cv: CVGlmnet | CVGrid, measure: str = "deviance", debias: str | None = "crossfit",
+def classwise(cv: CVGlmnet | CVGrid | Heldout, measure: str = "deviance", debias: str | None = "crossfit",
               null: int = 200, seed: int = 0, over: str = "lambda", s: float | None = None) -> Classwise:
     """Each class's optimal lambda (or grid level), its value at the global optimum, and the regret.
 
     Parameters
     ----------
-    cv : CVGlmnet or CVGrid
+    cv : CVGlmnet, CVGrid or Heldout
         From :func:`classdep.cv_glmnet`: one cross-validated path, or a grid of them
-        (augmentation strengths, feature sets, repeats).
+        (augmentation strengths, feature sets, repeats); or from :func:`classdep.assess`:
+        a path scored on held-out samples (one split; cross-fitting then uses two halves
+        of the held-out samples, stratified by class, and the null permutes the labels
+        among all held-out samples).
     measure : {"deviance", "recall", "precision", "ova_accuracy", "ova_deviance"}
         The per-class curve: out-of-fold, pooled over folds.  The global optimum
         minimizes the total deviance (deviance measures) or maximizes accuracy (recall)
@@ -227,6 +230,8 @@ def classwise(cv: CVGlmnet | CVGrid, measure: str = "deviance", debias: str | No
             raise ValueError("over='repeat': repeats are other fold draws, not a hyperparameter; "
                              "use over='lambda' (per repeat).")
         return _over_levels(cv, s, opts)
+    if isinstance(cv, Heldout):
+        return _heldout(cv, over, opts)
     if not isinstance(cv, CVGlmnet):
         raise TypeError(f"classwise() needs the result of cv_glmnet(); got {type(cv).__name__}. "
                         "A glmnet() fit has no held-out scores: run cv_glmnet() on the same data.")
@@ -234,6 +239,32 @@ def classwise(cv: CVGlmnet | CVGrid, measure: str = "deviance", debias: str | No
         raise ValueError(f"over={over!r}: a single path has one axis, 'lambda'.")
     out = _optima(cv.results, cv.oof, "lambda", opts)
     out.cv = cv
+    return out
+
+
+def _heldout(h: Heldout, over: str, opts: dict) -> Classwise:
+    """Class-wise optima on one held-out split (``assess``).
+
+    The plug-in optima, regret and null come from the split itself.  Cross-fitting needs
+    two independent parts: it chooses on one of the two class-stratified halves of the
+    held-out samples (``h.halves``, seeded, see :func:`classdep.sweep.heldout.halves_of`)
+    and scores on the other, then swaps, as it does with the even and odd folds of a CV.
+    """
+    if over != "lambda":
+        raise ValueError(f"over={over!r}: a single path has one axis, 'lambda'.")
+    out = _optima(h.results, h.oof, "lambda", dict(opts, debias=None))
+    if opts["debias"] == "crossfit" and h.halves is not None:
+        cf = _optima(h.halves, None, "lambda", dict(opts, null=0))
+        out.table["regret_crossfit"] = cf.table["regret_crossfit"]
+    a = out.table.attrs  # after the assignment above, which gives the table a new attrs dict
+    if opts["debias"] == "crossfit" and h.halves is not None:
+        a["total_regret_crossfit"] = cf.table.attrs["total_regret_crossfit"]
+        a["crossfit"] = (f"two class-stratified halves of the held-out samples "
+                         f"(seed {h.results.attrs.get('halves_seed', 0)})")
+    elif opts["debias"] == "crossfit":
+        a["crossfit"] = "skipped: this held-out result carries no halves"
+    a["source"] = "heldout"
+    out.cv = h
     return out
 
 

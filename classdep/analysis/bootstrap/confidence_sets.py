@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import xarray as xr
 
-from ...sweep import CVGlmnet, CVGrid
+from ...sweep import CVGlmnet, CVGrid, Heldout
 from ...validation import check_choice, check_int
 from .estimators import grid_index
 from .resampling import BLOCK, STRATA, block_curves, count_blocks
@@ -29,7 +29,7 @@ def _max_studentized(diff: np.ndarray, inv: np.ndarray) -> np.ndarray:
     return np.where(inv > 0, diff * inv, -np.inf).max(axis=-1)
 
 
-def confset(cv: CVGlmnet | CVGrid | xr.Dataset, alpha: float = 0.05, R: int = 1000,
+def confset(cv: CVGlmnet | CVGrid | Heldout | xr.Dataset, alpha: float = 0.05, R: int = 1000,
             strata: str | None = "class", seed=None, *, over: str = "lambda",
             s: float | None = None) -> xr.Dataset:
     """Confidence sets over the grid: each class's lambdas not rejected as its optimum.
@@ -55,7 +55,7 @@ def confset(cv: CVGlmnet | CVGrid | xr.Dataset, alpha: float = 0.05, R: int = 10
 
     Parameters
     ----------
-    cv : CVGlmnet, CVGrid or xr.Dataset
+    cv : CVGlmnet, CVGrid, Heldout or xr.Dataset
         As for :func:`boot` (``method="oof"``).
     alpha : float
         Level of each test, in (0, 1).

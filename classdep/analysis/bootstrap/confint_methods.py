@@ -5,7 +5,7 @@ from __future__ import annotations
 import xarray as xr
 
 from ...generics import confint
-from ...sweep import CVGlmnet, CVGrid
+from ...sweep import CVGlmnet, CVGrid, Heldout
 from ..classwise import Classwise
 from .intervals import BootCI, boot_ci
 from .replicates import Boot, boot
@@ -28,6 +28,12 @@ def _(ci: BootCI, **kwargs) -> xr.DataArray:
 def _(cv: CVGlmnet, conf: float = 0.95, type: str = "perc", **kwargs) -> xr.DataArray:  # noqa: A002
     """Bootstrap the class-wise optima of a sweep (``boot(cv, **kwargs)``) and return their intervals."""
     return boot_ci(boot(cv, **kwargs), conf=conf, type=type).ci
+
+
+@confint.register
+def _(h: Heldout, conf: float = 0.95, type: str = "perc", **kwargs) -> xr.DataArray:  # noqa: A002
+    """Bootstrap the class-wise optima on held-out samples (``boot(h, **kwargs)``): their intervals."""
+    return boot_ci(boot(h, **kwargs), conf=conf, type=type).ci
 
 
 @confint.register

@@ -19,7 +19,7 @@ import numpy as np
 import xarray as xr
 
 from ...result import Result, Table, fmt
-from ...sweep import CVGlmnet, CVGrid
+from ...sweep import CVGlmnet, CVGrid, Heldout
 from ...validation import check_choice, check_int
 from .estimators import ESTIMATORS, STATISTICS, Axis, statistic_values
 from .refit import RefitOptions, refit_curves
@@ -288,15 +288,17 @@ def _stack(parts: Iterable[Boot], dim: str, coord: np.ndarray) -> Boot:
                 cat([b.t_global for b in parts]), [b._source for b in parts])
 
 
-def boot(cv: CVGlmnet | CVGrid | xr.Dataset, R: int = 2000, statistic: str | Callable = "lambda_opt",
-         method: str = "oof", strata: str | None = "class", estimator: str = "grid", seed=None, *,
+def boot(cv: CVGlmnet | CVGrid | Heldout | xr.Dataset, R: int = 2000,
+         statistic: str | Callable = "lambda_opt", method: str = "oof", strata: str | None = "class",
+         estimator: str = "grid", seed=None, *,
          over: str = "lambda", s: float | None = None, **refit: Any) -> Boot:
     """Bootstrap every class's optimal lambda, or its regret: R's ``boot``.
 
     Parameters
     ----------
-    cv : CVGlmnet, CVGrid or xr.Dataset
-        From :func:`classdep.cv_glmnet` with ``keep=True`` (the default), or an
+    cv : CVGlmnet, CVGrid, Heldout or xr.Dataset
+        From :func:`classdep.cv_glmnet` with ``keep=True`` (the default), from
+        :func:`classdep.assess` (held-out samples, resampled within class; ``"oof"`` only), or an
         out-of-fold Dataset like ``cv.oof``: ``loss`` (``lambda``, ``sample``) = -log p
         of the true class, ``y`` class codes, optional ``weight`` and ``class`` coord.
         A grid (augmentation levels, feature sets, repeats) is bootstrapped as ``over``

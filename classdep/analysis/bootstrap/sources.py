@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import xarray as xr
 
-from ...sweep import CVGlmnet, CVGrid
+from ...sweep import CVGlmnet, CVGrid, Heldout
 from ..classwise import joint_lambda
 from .estimators import Axis
 from .resampling import class_order
@@ -58,8 +58,8 @@ def _sorted(loss: np.ndarray, y: np.ndarray, w: np.ndarray, classes: np.ndarray,
 
 def _oof_of(cv) -> xr.Dataset:
     """``cv.oof`` (or the Dataset itself), with the variables the bootstrap reads."""
-    if not isinstance(cv, CVGlmnet | xr.Dataset):
-        raise TypeError(f"boot() needs the result of cv_glmnet() (or its oof Dataset); got "
+    if not isinstance(cv, CVGlmnet | Heldout | xr.Dataset):
+        raise TypeError(f"boot() needs the result of cv_glmnet() or assess() (or its oof Dataset); got "
                         f"{type(cv).__name__}.")
     oof = cv if isinstance(cv, xr.Dataset) else getattr(cv, "oof", None)
     if oof is None:
@@ -80,8 +80,11 @@ def _labels(oof: xr.Dataset) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return y, w, classes
 
 
-def oof_source(cv: CVGlmnet | xr.Dataset, strata) -> Losses:
+def oof_source(cv: CVGlmnet | Heldout | xr.Dataset, strata) -> Losses:
     """Per-sample deviance curves along the lambda path, from ``cv.oof`` (or an oof-like Dataset).
+
+    ``cv`` may be a :class:`~classdep.Heldout` (``assess``): its held-out samples are then
+    resampled within class, as a sweep's out-of-fold samples are.
 
     Examples
     --------
