@@ -164,6 +164,8 @@ def main(argv: list[str] | None = None) -> int:
     0
     """
     parser = argparse.ArgumentParser(prog="classdep", description=__doc__.splitlines()[0])
+    parser.add_argument("--debug", action="store_true",
+                        help="show Python tracebacks instead of one-line errors (default: off)")
     sub = parser.add_subparsers(dest="command", required=True)
     feat_help = "features file (.npz/.nc/.zarr/.pt), 'digits' (default) or 'fashion-mnist'"
     p = sub.add_parser("study", help="sweep + class-wise report into one folder")
@@ -189,6 +191,35 @@ def main(argv: list[str] | None = None) -> int:
     r.add_argument("--features", default=None,
                    help="the sweep's features, for the discriminant analysis of the ambiguous classes")
     args = parser.parse_args(argv)
+    interrupted = False
+    try:
+        return _run(args)
+    except KeyboardInterrupt:
+        if args.debug:
+            raise
+        interrupted = True
+    except (ValueError, TypeError, OSError, KeyError, MemoryError) as exc:
+        if args.debug:
+            raise
+        # one line that names the problem and the fix (classdep's messages do); --debug has the rest
+        text = " ".join(str(exc).split()) or type(exc).__name__
+        print(f"classdep: error: {text}", file=sys.stderr)
+        return 2
+    if interrupted:
+        import gc
+
+        # the interrupted sweep's progress bar writes its last state when it is collected:
+        # collect it first, so that the message is the last line the user sees
+        gc.collect()
+        resumable = getattr(args, "checkpoint", None) is not None
+        print("\nclassdep: interrupted; " + ("rerun the same command to resume." if resumable else
+              "nothing was written. A sweep given --checkpoint DIR resumes where it stopped."),
+              file=sys.stderr)
+        return 130
+    return 0
+
+
+def _run(args: argparse.Namespace) -> int:
     if args.command == "study":
         print(study(args.features, args.out, args.folds, args.nlambda, args.device, args.seed))
         print(f"\nWrote {args.out}/results.nc, report.html and figures.")

@@ -46,6 +46,11 @@ _FORMAT_TAG = "classdep.features"
 def _format_of(path: str | os.PathLike) -> str:
     suffix = Path(path).suffix.lower()
     suffix = _ALIASES.get(suffix, suffix)
+    if Path(path).is_dir() and suffix != ".zarr":
+        raise ValueError(
+            f"{os.fspath(path)!r} is a folder, not a features file; pass a .npz, .nc or .pt file, "
+            "or a zarr store named *.zarr."
+        )
     if suffix not in SUPPORTED_FORMATS:
         supported = ", ".join(list(SUPPORTED_FORMATS) + list(_ALIASES))
         raise ValueError(
@@ -243,9 +248,11 @@ def _save_npz(ds: xr.Dataset, path: Path) -> None:
 
 
 def _unreadable(path: Path, fmt: str, exc: Exception) -> ValueError:
+    # the reader's own words are left out: numpy's, for a damaged zip, advise loading untrusted
+    # pickles, which classdep never does
     return ValueError(
         f"{os.fspath(path)!r} cannot be read as a {fmt} file (truncated, corrupted or another "
-        f"format: {exc}); write it again with save_features()."
+        f"format; the reader stopped with {type(exc).__name__}); write it again with save_features()."
     )
 
 
