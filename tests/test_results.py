@@ -50,12 +50,14 @@ def made():
         "Geometry": cd.geometry(fit),
         "UFM": cd.ufm([10, 10, 5], lambda_=0.01),
         "MemoryPlan": cd.memory_plan(X, y, nfolds=3),
+        "Heldout": cd.assess(fit, *(lambda v: (v.X.values, v.y.values))(
+            cd.datasets.digits().isel(sample=slice(360, 600)))),
     }
 
 
 NAMES = ["GlmnetFit", "GlmnetSummary", "CVGlmnet", "CVGrid", "Classwise", "Classwise (grid)", "Boot",
          "BootCI", "Ambiguous", "LDA", "LDAPrediction", "Manova", "Separability", "Geometry", "UFM",
-         "MemoryPlan"]
+         "MemoryPlan", "Heldout"]
 
 
 @pytest.mark.filterwarnings("ignore::UserWarning")
