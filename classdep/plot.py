@@ -141,8 +141,9 @@ def _(h: Heldout, ax=None):
 @plot.register
 def _(cw: Classwise, ax=None):
     """Heatmap of each class's curve along the swept axis (log lambda, or a grid's levels),
-    normalized per class, with each class's optimum (dots) and the global optimum (dashed
-    line); per level of a grid, one heatmap per level."""
+    normalized per class, with each class's optimum (dots; a triangle pointing out of the grid
+    for an optimum at its end, which may lie beyond) and the global optimum (dashed line);
+    per level of a grid, one heatmap per level."""
     import matplotlib.pyplot as plt
 
     a = cw.table.attrs
@@ -176,13 +177,19 @@ def _(cw: Classwise, ax=None):
                    extent=(x[order][0] - (half if axis != "lambda" else 0),
                            x[order][-1] + (half if axis != "lambda" else 0), -0.5, len(classes) - 0.5),
                    interpolation="nearest")
-    ax.plot(x[cw.table["index_opt"].values], np.arange(len(classes)), "wo", ms=4, mec="k",
-            label="class optimum")
+    xo, yo = x[cw.table["index_opt"].values], np.arange(len(classes))
+    edge = cw.table["at_edge"].values if "at_edge" in cw.table else np.full(len(classes), "")
+    ax.plot(xo[edge == ""], yo[edge == ""], "wo", ms=4, mec="k", label="class optimum")
+    # x increases to the right for lambda and for a grid's levels alike: low is left, high right
+    for end, marker in (("low", "<"), ("high", ">")):
+        if (edge == end).any():
+            ax.plot(xo[edge == end], yo[edge == end], marker, color="w", ms=7, mec="tab:red",
+                    label=f"optimum at the {end} end")
     ax.axvline(glob, color="w", ls="--", lw=1, label="global optimum")
     ax.set_yticks(np.arange(len(classes)), classes, fontsize=7)
     ax.set_title(f"class-wise {a['measure']}{where}: relative excess over each class's best", fontsize=9)
     ax.figure.colorbar(im, ax=ax, label="relative excess (clipped)", extend="max")
-    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.18), ncol=2, frameon=False)
+    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.18), ncol=4, frameon=False)
     return ax.figure
 
 
@@ -248,6 +255,11 @@ def _(ci: BootCI, ax=None):
         return _boot_ci_per_level(ci, ax)
     t0 = ci.t0.values
     lo, hi = ci.ci.sel(bound="lower").values, ci.ci.sel(bound="upper").values
+    # one-sided intervals (an optimum at an end of the grid): the open bound (0 or -inf, inf)
+    # is drawn a little past the finite values, ending in a triangle pointing outwards
+    open_lo = ~np.isfinite(lo) | ((lo <= 0) & bool(a["log"]))
+    open_hi = ~np.isfinite(hi)
+    lo, hi = _open_ends(lo, hi, t0, open_lo, open_hi, bool(a["log"]))
     order = np.argsort(t0, kind="stable")
     classes = [str(c) for c in ci.t0["class"].values[order]]
     if ax is None:
@@ -255,10 +267,17 @@ def _(ci: BootCI, ax=None):
     y = np.arange(len(classes))
     ax.hlines(y, lo[order], hi[order], color="tab:blue", lw=1.5)
     ax.plot(t0[order], y, "o", color="tab:blue", ms=4, label="class estimate")
+    for opened, end, marker in ((open_lo[order], lo[order], "<"), (open_hi[order], hi[order], ">")):
+        if opened.any():
+            ax.plot(end[opened], y[opened], marker, color="tab:blue", ms=5)
     if str(a["statistic"]).endswith("_opt") and ci.t0_global is not None:
         ax.axvline(float(ci.t0_global), color="k", ls="--", lw=1, label="global optimum")
         if ci.ci_global is not None:
-            ax.axvspan(*ci.ci_global.values, color="0.85", zorder=0, label="its interval")
+            g = ci.ci_global.values
+            glo, ghi = (np.array([g[0]]), np.array([g[1]]))
+            glo, ghi = _open_ends(glo, ghi, t0, ~np.isfinite(glo) | ((glo <= 0) & bool(a["log"])),
+                                  ~np.isfinite(ghi), bool(a["log"]))
+            ax.axvspan(glo[0], ghi[0], color="0.85", zorder=0, label="its interval")
     elif a["statistic"] == "regret":
         ax.axvline(0.0, color="k", ls="--", lw=1)
     if a["log"]:
@@ -271,6 +290,20 @@ def _(ci: BootCI, ax=None):
                  f"(estimator '{a['estimator']}')", fontsize=9)
     ax.legend(fontsize=7, loc="best")
     return ax.figure
+
+
+def _open_ends(lo, hi, t0, open_lo, open_hi, log: bool):
+    """Intervals with their open bounds put 15% of the finite span past the finite values."""
+    vals = np.concatenate([lo[~open_lo], hi[~open_hi], t0])
+    vals = vals[np.isfinite(vals) & ((vals > 0) if log else True)]
+    if vals.size == 0 or not (open_lo.any() or open_hi.any()):
+        return lo, hi
+    s = np.log(vals) if log else vals
+    pad = 0.15 * max(float(s.max() - s.min()), 1.0 if log else 1e-12 + abs(float(s.max())))
+    left, right = s.min() - pad, s.max() + pad
+    if log:
+        left, right = np.exp(left), np.exp(right)
+    return np.where(open_lo, left, lo), np.where(open_hi, right, hi)
 
 
 def _boot_ci_per_level(ci: BootCI, ax=None):

@@ -13,6 +13,12 @@ Two corrections are reported beside it:
   the other half, swap, and add;
 * a noise-only null: class labels permuted among the held-out samples of each fold, so
   that every class has the same expected curve and any regret is selection noise.
+
+A class whose optimum is an end of the grid is flagged (``at_edge``): its true optimum
+may lie beyond the grid, so its ``lambda_opt`` is only a bound and its regret a lower
+bound (the curve may fall further past the end).  Along lambda, ``"high"`` is the largest
+lambda of the grid (the first on the path) and ``"low"`` the smallest; along a grid's
+levels, ``"high"`` is the last level in the coordinate's order and ``"low"`` the first.
 """
 
 from __future__ import annotations
@@ -28,7 +34,7 @@ from ..rtable import format_table
 from ..sweep import CVGlmnet, CVGrid, Heldout
 from ..validation import check_choice
 
-__all__ = ["Classwise", "classwise", "joint_lambda", "MEASURES"]
+__all__ = ["Classwise", "classwise", "edge_labels", "joint_lambda", "MEASURES"]
 
 # measure -> True if larger is better
 MEASURES = {"deviance": False, "ova_deviance": False, "recall": True, "precision": True,
@@ -57,6 +63,42 @@ def _curves(res: xr.Dataset, measure: str, folds=None) -> tuple[np.ndarray, np.n
         cur = 1.0 - (n_c - tp + pred_c - tp) / N
         glob = cur.mean(axis=1)
     return cur, glob
+
+
+def edge_labels(index, values, levels: bool = False) -> np.ndarray:
+    """Which end of the grid each optimum sits at: ``"high"``, ``"low"`` or ``""`` (inside).
+
+    Parameters
+    ----------
+    index : int or array of int
+        Optimum positions along the axis.
+    values : array
+        The axis' values: a lambda grid (``levels=False``: ``"high"`` is its largest
+        value, ``"low"`` its smallest, whatever the order), or a grid's levels
+        (``levels=True``: ``"high"`` is the last level in the coordinate's order, ``"low"``
+        the first).  A grid of one value has no inside, and no edge either: ``""``.
+
+    Examples
+    --------
+    >>> edge_labels([0, 1, 2], np.array([1.0, 0.1, 0.01])).tolist()
+    ['high', '', 'low']
+    >>> edge_labels(0, np.array([0.0, 0.2, 0.4]), levels=True).item()
+    'low'
+    """
+    index = np.asarray(index)
+    values = np.asarray(values)
+    out = np.full(index.shape, "", dtype="<U4")
+    n = values.size
+    if n < 2:
+        return out
+    if levels:
+        hi, lo = index == n - 1, index == 0
+    else:
+        v = values[index]
+        hi, lo = v == values.max(), v == values.min()
+    out[hi] = "high"
+    out[lo] = "low"
+    return out
 
 
 def _argbest(curve: np.ndarray, lam: np.ndarray, larger: bool, axis: int = 0) -> np.ndarray:
@@ -131,16 +173,19 @@ class Classwise(Result):
             return self._table_per_level()
         axis = a.get("over", "lambda")
         order = np.argsort(-t["regret"].values)
-        rows = [("class", f"{axis}_opt", "at_opt", "at_global", "regret", "rel_regret")]
+        edge = t["at_edge"].values if "at_edge" in t else np.full(t.sizes["class"], "")
+        rows = [("class", f"{axis}_opt", "edge", "at_opt", "at_global", "regret", "rel_regret")]
         for k in order:
-            rows.append((str(t["class"].values[k]), fmt(t[f"{axis}_opt"].values[k], 3),
+            rows.append((str(t["class"].values[k]), fmt(t[f"{axis}_opt"].values[k], 3), str(edge[k]),
                          f"{t['at_opt'].values[k]:.4g}", f"{t['at_global'].values[k]:.4g}",
                          f"{t['regret'].values[k]:.4g}", f"{t['rel_regret'].values[k]:.3g}"))
         at = f" at lambda = {a['lambda']:.4g}" if axis != "lambda" else ""
         where = f" over {axis}{at}" if axis != "lambda" else ""
         head = [f"Class-wise optima{where} (measure: {a['measure']}; {t.sizes['class']} classes, "
                 + ("one held-out split)" if a.get("source") == "heldout" else f"{a['nfolds']} folds)"), ""]
-        lines = [f"Global optimum: {axis} = {fmt(a[f'{axis}_global'])}",
+        g_edge = a.get("global_at_edge", "")
+        lines = [f"Global optimum: {axis} = {fmt(a[f'{axis}_global'])}"
+                 + (f" (at the {g_edge} end of the grid)" if g_edge else ""),
                  f"Total regret G: {a['total_regret']:.4g} (plug-in)"
                  + (f", {a['total_regret_crossfit']:.4g} (cross-fitted)"
                     if np.isfinite(a.get("total_regret_crossfit", np.nan)) else ""),
@@ -149,7 +194,8 @@ class Classwise(Result):
         if np.isfinite(a.get("null_mean", np.nan)):
             lines.append(f"Noise-only null of G ({a['null_reps']} label permutations): mean "
                          f"{a['null_mean']:.4g}, 95% quantile {a['null_q95']:.4g}")
-        return Table(head, rows, [""] + lines)
+        note = _edge_note(edge, axis)
+        return Table(head, rows, ([note] if note else []) + [""] + lines)
 
     def _table_per_level(self) -> Table:
         t = self.table
@@ -161,11 +207,36 @@ class Classwise(Result):
         rows = [("class", *levels)]
         for k, c in enumerate(t["class"].values):
             rows.append((str(c), *(fmt(v, 3) for v in t["lambda_opt"].values[:, k])))
-        per = [(dim, "lambda_global", "G", "G_crossfit", "null_q95")]
+        per = [(dim, "lambda_global", "G", "G_crossfit", "null_q95", "at_edge")]
+        edges = t["at_edge"].values if "at_edge" in t else np.full((len(levels), t.sizes["class"]), "")
+        g_edges = t["global_at_edge"].values if "global_at_edge" in t else np.full(len(levels), "")
         for i, lev in enumerate(levels):
             per.append((lev, *(fmt(float(t[v].values[i])) for v in
-                               ("lambda_global", "total_regret", "total_regret_crossfit", "null_q95"))))
-        return Table(head, rows, ["", "Per level:"] + format_table(per))
+                               ("lambda_global", "total_regret", "total_regret_crossfit", "null_q95")),
+                        _edge_count(edges[i], g_edges[i])))
+        foot = ["", "Per level:"] + format_table(per)
+        if (edges != "").any():
+            foot.append("at_edge: classes whose optimum is an end of the level's lambda grid (global: the "
+                        "global optimum); their regret is a lower bound (the optimum lies beyond the grid)")
+        return Table(head, rows, foot)
+
+
+def _edge_count(edge: np.ndarray, g_edge: str = "") -> str:
+    """``"2 low, 1 high"`` (and the global optimum's end): blank when every optimum is inside."""
+    parts = [f"{int((edge == e).sum())} {e}" for e in ("low", "high") if (edge == e).any()]
+    if g_edge:
+        parts.append(f"global {g_edge}")
+    return ", ".join(parts)
+
+
+def _edge_note(edge: np.ndarray, axis: str) -> str:
+    """The line under the table about classes at an edge of the grid ("" when none is)."""
+    n = int((edge != "").sum())
+    if n == 0:
+        return ""
+    what = "lambda grid" if axis == "lambda" else f"{axis} levels"
+    return (f"{n} of {edge.size} classes at an edge of the {what} ({_edge_count(edge)}): their optimum may "
+            "lie beyond the grid, and their regret is a lower bound.")
 
 
 def classwise(cv: CVGlmnet | CVGrid | Heldout, measure: str = "deviance", debias: str | None = "crossfit",
@@ -204,8 +275,10 @@ def classwise(cv: CVGlmnet | CVGrid | Heldout, measure: str = "deviance", debias
     -------
     Classwise
         ``table`` over ``class``: ``lambda_opt`` (``<dim>_opt`` over a grid's dim),
-        ``at_opt``, ``at_global``, ``regret``, ``rel_regret`` (and ``regret_crossfit``);
-        totals and the null in ``attrs`` (per level, variables over the grid's dim).
+        ``at_edge`` (``"high"`` or ``"low"`` when the optimum is an end of the grid, see
+        :func:`edge_labels`; its regret is then a lower bound), ``at_opt``, ``at_global``,
+        ``regret``, ``rel_regret`` (and ``regret_crossfit``); totals, the null and
+        ``global_at_edge`` in ``attrs`` (per level, variables over the grid's dim).
 
     Examples
     --------
@@ -285,8 +358,10 @@ def _optima(res: xr.Dataset, oof: xr.Dataset | None, axis: str, opts: dict) -> C
         rel = np.where(reg == 0, 0.0, reg / np.abs(at_o))
     n_c = res["n"].sum("fold").values[0]
     prior = n_c / n_c.sum()
+    levels = axis != "lambda"  # a grid's levels: the last level is the high end
     table = xr.Dataset(
-        {f"{axis}_opt": ("class", grid[j_cls]), "at_opt": ("class", at_o), "at_global": ("class", at_g),
+        {f"{axis}_opt": ("class", grid[j_cls]), "at_edge": ("class", edge_labels(j_cls, grid, levels)),
+         "at_opt": ("class", at_o), "at_global": ("class", at_g),
          "regret": ("class", reg), "rel_regret": ("class", rel),
          "index_opt": ("class", j_cls), "n": ("class", n_c)},
         coords={"class": res["class"].values},
@@ -295,6 +370,7 @@ def _optima(res: xr.Dataset, oof: xr.Dataset | None, axis: str, opts: dict) -> C
     worst_o = np.nanmax(at_o) if not larger else np.nanmin(at_o)
     attrs = dict(measure=measure, nfolds=res.sizes["fold"], over=axis,
                  **{f"{axis}_global": _item(grid[j_glob])}, index_global=j_glob,
+                 global_at_edge=str(edge_labels(j_glob, grid, levels)),
                  total_regret=float(np.nansum(reg)),
                  prior_weighted_regret=float(np.nansum(prior * reg)),
                  worst_class_gain=float(abs(worst_o - worst_g)),
@@ -336,7 +412,8 @@ def _per_level(grid: CVGrid, opts: dict) -> Classwise:
     coord = {dim: np.asarray(grid.augment)}
     # per-level totals live in attrs of each part: they become variables over the dim
     scalars = [k for k, v in parts[0].table.attrs.items()
-               if isinstance(v, int | float | np.integer | np.floating) and k not in ("nfolds",)]
+               if (isinstance(v, int | float | np.integer | np.floating) and k not in ("nfolds",))
+               or k == "global_at_edge"]
     tables = []
     for p in parts:
         t = p.table.copy()

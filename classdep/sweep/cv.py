@@ -25,6 +25,7 @@ from .assemble import assemble
 from .checkpoint import Checkpoint, fingerprint
 from .cvresult import MEASURES, CVGlmnet
 from .engine import SweepPath, fold_groups, merge_groups, solve_group
+from .extend import extend_sweep
 from .folds import make_folds
 from .grid import CVGrid, augment_levels
 
@@ -36,7 +37,8 @@ def cv_glmnet(
     nlambda: int = 100, lambda_min_ratio: float | None = None, type_measure: str = "deviance",
     weights=None, keep: bool = True, seed: int = 0, checkpoint=None, progress: bool = True,
     device: str = "auto", dtype=None, augment=None, client=None, nrepeats: int = 1,
-    fold_batch: int | None = None, memory_limit=None, **glmnet_args: Any,
+    fold_batch: int | None = None, memory_limit=None, extend: bool = False, extend_limit: float = 1e-3,
+    **glmnet_args: Any,
 ) -> CVGlmnet | CVGrid:
     """Cross-validate a ridge multinomial path: R's ``cv.glmnet``, with every class scored.
 
@@ -81,6 +83,21 @@ def cv_glmnet(
         Memory the sweep may use (as :func:`classdep.glmnet`).  The fold batch is
         planned before any fit; a sweep that cannot fit even one fold at a time raises
         :class:`~classdep.solvers.memory.InsufficientMemoryError` with the numbers.
+    extend : bool
+        classdep's, not R's: while some class's deviance optimum, or the global one, is
+        an end of the grid (its optimum may lie beyond it), extend the grid by its own
+        log spacing in blocks of 5 lambdas and rerun the cross-validation on the longer
+        grid (same folds; the path warm-started in order), until every optimum is inside
+        or ``extend_limit`` is reached (then an
+        :class:`~classdep.sweep.extend.EdgeWarning` names the classes still at the end).
+        Above ``lambda_max`` every class is at the intercept-only fit, so the grid grows
+        upward only when it started below ``lambda_max``, and not past it.
+        ``results.attrs`` records ``extend_added_low``, ``extend_added_high`` and
+        ``extend_limit_reached``.  One path only (not an augmentation grid or repeats).
+    extend_limit : float
+        How far ``extend`` may go, in (0, 1): down to ``extend_limit`` times the grid's
+        last (smallest) lambda, up to its first divided by ``extend_limit``; the default
+        1e-3 allows three decades.
     **glmnet_args
         Passed to the solver: ``loss``, ``tau``, ``gamma``, ``class_weight``,
         ``penalty_factor``, ``standardize``, ``thresh``, ``maxit``, ``solver``, ...
@@ -114,8 +131,18 @@ def cv_glmnet(
         if foldid is not None:
             raise ValueError("nrepeats > 1 draws new folds per repeat; it cannot be combined with foldid.")
         levels, coord, dim = [(x, augment)] * int(nrepeats), np.arange(int(nrepeats)), "repeat"
+    if extend and levels is not None:
+        raise ValueError("extend=True extends one path; extend each level by calling cv_glmnet per level, "
+                         "then pass a shared lambda_ that covers them all.")
+    if extend and checkpoint is not None:
+        raise ValueError("extend=True reruns the sweep on a longer grid, which a checkpoint of the first "
+                         "grid cannot resume; checkpoint without extend, or extend without checkpoint.")
     if levels is None:
-        return _cv_single(x, y, call)
+        cv = _cv_single(x, y, call)
+        if extend:
+            cv = extend_sweep(cv, lambda lam: _cv_single(x, y, replace(call, lambda_=lam, progress=False)),
+                              lambda: _lambda_max(x, y, call), extend_limit)
+        return cv
     if lambda_ is None:
         raise ValueError("an augmentation grid needs a shared lambda_ grid: pass lambda_=np.geomspace(...).")
     if checkpoint is not None:
@@ -235,6 +262,13 @@ def _cv_single(x, y, call: CVCall) -> CVGlmnet:
     shown = ({} if call.family == "multinomial" else {"family": call.family}) | call.glmnet_args
     text = "cv_glmnet(x = x, y = y" + "".join(f", {k} = {v!r}" for k, v in shown.items() if v is not None)
     return assemble(blocks, fit, codes, folds, w, call.type_measure, call.keep, text + ")")
+
+
+def _lambda_max(x, y, call: CVCall) -> float:
+    """The data's ``lambda_max``: the first lambda of the default grid (a one-lambda fit there)."""
+    fit = glmnet(x, y, family=call.family, nlambda=1, weights=call.weights, device=call.device,
+                 dtype=call.dtype, **call.glmnet_args)
+    return float(fit.lambda_[0])
 
 
 def _cv_task(x, y, call: CVCall) -> CVGlmnet:

@@ -41,6 +41,10 @@ class BootCI(Result):
         ``G`` (``regret``).
     t0_global : xr.DataArray or None
 
+    For an optimum, ``ci`` carries the coordinate ``at_edge`` (``class``; ``ci_global``
+    the scalar ``global_at_edge``): ``"high"`` or ``"low"`` for a one-sided interval,
+    whose bound beyond the grid is infinite (see :func:`boot_ci`).
+
     Examples
     --------
     >>> import classdep as cd
@@ -68,10 +72,11 @@ class BootCI(Result):
         ds = groups[None]
         attrs = {k: v for k, v in ds.attrs.items() if k != "classdep_object"}
         name, gname = attrs["statistic"], f"{attrs['statistic']}_{attrs['global_name']}"
-        ci = ds["ci"].rename(name).assign_attrs(attrs)
+        # the global edge is a file coordinate that reaches every variable: it belongs to the globals
+        ci = ds["ci"].drop_vars("global_at_edge", errors="ignore").rename(name).assign_attrs(attrs)
         cig = ds["ci_global"].rename(gname).assign_attrs(attrs) if "ci_global" in ds else None
         g0 = ds["t0_global"].rename(gname) if "t0_global" in ds else None
-        return cls(ci, ds["t0"].rename(name), cig, g0)
+        return cls(ci, ds["t0"].drop_vars("global_at_edge", errors="ignore").rename(name), cig, g0)
 
     def _table(self) -> Table:
         a = self.ci.attrs
@@ -85,8 +90,12 @@ class BootCI(Result):
         dim = a.get("grid_dim")
         rows = [("Level", *((dim,) if dim else ()), "class", "original", name)]
 
+        def num(v):
+            # R prints infinite bounds as Inf
+            return f"{'-' if v < 0 else ''}{'Inf':>{10 - (v < 0)}}" if np.isinf(v) else f"{v:10.4g}"
+
         def pair(lo, hi):
-            return f"({lo:10.4g}, {hi:10.4g} )"
+            return f"({num(lo)}, {num(hi)} )"
 
         levels = self.ci[dim].values if dim else [None]
         for i, lev in enumerate(levels):
@@ -100,6 +109,14 @@ class BootCI(Result):
                              pair(*self.ci_global.isel(at).values)))
         foot = ["Calculations on Transformed Scale;  Intervals on Original Scale" if a["log"]
                 else "Calculations and Intervals on Original Scale"]
+        edge = self.ci["at_edge"].values if "at_edge" in self.ci.coords else np.array([], dtype=str)
+        g_edge = (self.ci_global["global_at_edge"].values if self.ci_global is not None
+                  and "global_at_edge" in self.ci_global.coords else np.array([], dtype=str))
+        n = int((edge != "").sum()) + int((g_edge != "").sum())
+        if n:
+            beyond = "0" if a["log"] else "-Inf"
+            foot.append(f"{n} one-sided interval{'s' if n > 1 else ''}: the optimum on the original data is "
+                        f"an end of the grid, so the bound beyond it is {beyond} (low end) or Inf (high end)")
         return Table(head, rows, foot)
 
 
@@ -171,6 +188,22 @@ def _atom_share(x: np.ndarray) -> np.ndarray:
     return out
 
 
+def _without_edge_atoms(x: np.ndarray, edge: np.ndarray) -> np.ndarray:
+    """Replicates (R, k) with each one-sided column's grid-end value made unique (NaN).
+
+    A class whose optimum is at an end of the grid piles its replicates up there: that atom
+    is expected (the interval is one-sided) and must not trigger the warning.  Replicates
+    cannot pass the grid's end, so the atom is the column's largest value (high end) or its
+    smallest (low end); NaN never equals itself, so it counts as no atom.
+    """
+    x = np.array(x, dtype=np.float64)
+    for k, e in enumerate(edge):
+        if e:
+            end = np.nanmax(x[:, k]) if e == "high" else np.nanmin(x[:, k])
+            x[x[:, k] == end, k] = np.nan
+    return x
+
+
 def _warn_atoms(x: np.ndarray, names: list[str], type_: str, statistic: str, estimator: str) -> None:
     share = _atom_share(x)
     bad = share > ATOM_SHARE
@@ -216,6 +249,20 @@ def boot_ci(b: Boot, conf: float = 0.95, type: str = "perc", log: bool | None = 
         ``ci`` over (``class``, ``bound``) and, when the statistic has one, the interval of
         the global optimum or total regret (``ci_global``); ``print(ci)`` is R's print.bootci.
 
+    Notes
+    -----
+    One-sided intervals at the grid's edges.  For an optimum (``lambda_opt``,
+    ``<dim>_opt``), a class whose grid argmin on the original data is an end of the grid
+    (``b.t0["at_edge"]``, the rule of :func:`classdep.classwise`, whatever the estimator:
+    the smoothed minimizer is clamped to the grid and the m-out-of-n replicates are too)
+    has a true optimum that may lie beyond it, where no replicate can go: its bootstrap
+    distribution is truncated by the grid.  Its interval is one-sided: the bound beyond
+    the grid is 0 (low end of a lambda grid; -Inf on a grid's levels, which are not on a
+    log scale) or Inf (high end), and the inner bound is the one ``type`` computes (at the
+    two-sided level, hence conservative).  The coordinate ``at_edge`` of ``ci`` records
+    which classes are one-sided (``global_at_edge`` of ``ci_global``); the atom of such a
+    class at the grid's end does not trigger the warning below.
+
     Warns
     -----
     BootWarning
@@ -255,6 +302,7 @@ def _interval(b: Boot, conf: float, type: str, log: bool | None) -> BootCI:  # n
     a = b.t.attrs
     if type == "bca":
         _check_bca(b)
+    floor = 0.0 if a.get("log", 0) else -np.inf  # below a lambda grid: any smaller positive lambda
     log = bool(a.get("log", 0)) if log is None else bool(log)
     t = b.t.values
     t0 = b.t0.values
@@ -268,9 +316,13 @@ def _interval(b: Boot, conf: float, type: str, log: bool | None) -> BootCI:  # n
     R = t.shape[0]
     # m-out-of-n replicates keep the argmin's atoms, but its rescaled percentiles are consistent
     # where the n-out-of-n ones are not: no warning there
+    edge = b.t0["at_edge"].values if "at_edge" in b.t0.coords else np.full(t0.shape, "")
+    g_edge = (str(b.t0_global["global_at_edge"].values) if b.t0_global is not None
+              and "global_at_edge" in b.t0_global.coords else "")
     if type in ("perc", "basic", "bca") and R > 1 and a["estimator"] != "moon":
         names = [str(c) for c in b.t0["class"].values]
-        allt = ht if htg is None else np.column_stack([ht, htg])
+        allt = _without_edge_atoms(ht if htg is None else np.column_stack([ht, htg]),
+                                   np.append(edge, g_edge) if htg is not None else edge)
         _warn_atoms(allt, names + ([a["global_name"]] if htg is not None else []), type, a["statistic"],
                     a["estimator"])
     alpha = (1.0 - conf) / 2.0
@@ -300,14 +352,29 @@ def _interval(b: Boot, conf: float, type: str, log: bool | None) -> BootCI:  # n
                  call=f"boot_ci(b, conf = {conf:g}, type = {type!r})",
                  **{k: a[k] for k in ("over", "s") if k in a})
     bound = ["lower", "upper"]
-    ci = xr.DataArray(hinv(lim_k), dims=("class", "bound"),
+    ci = xr.DataArray(_one_sided(hinv(lim_k), edge, floor), dims=("class", "bound"),
                       coords={"class": b.t0["class"].values, "bound": bound}, name=a["statistic"],
                       attrs=attrs)
+    if "at_edge" in b.t0.coords:
+        ci = ci.assign_coords(at_edge=("class", edge))
     cig = None
     if lim_g is not None:
-        cig = xr.DataArray(hinv(lim_g), dims=("bound",), coords={"bound": bound},
-                           name=b.t0_global.name, attrs=attrs)
+        cig = xr.DataArray(_one_sided(hinv(lim_g), np.array(g_edge), floor), dims=("bound",),
+                           coords={"bound": bound}, name=b.t0_global.name, attrs=attrs)
+        if "global_at_edge" in b.t0_global.coords:
+            cig = cig.assign_coords(global_at_edge=g_edge)
     return BootCI(ci, b.t0, cig, b.t0_global)
+
+
+def _one_sided(lim: np.ndarray, edge: np.ndarray, floor: float) -> np.ndarray:
+    """Limits (..., 2) on the original scale whose bound beyond the grid is unbounded where
+    ``edge`` names the grid's end: ``floor`` (0 for lambda, -inf for a grid's levels) at the
+    low end, inf at the high end."""
+    lim = np.array(lim, dtype=np.float64)
+    edge = np.broadcast_to(np.asarray(edge), lim.shape[:-1])
+    lim[..., 0] = np.where(edge == "low", floor, lim[..., 0])
+    lim[..., 1] = np.where(edge == "high", np.inf, lim[..., 1])
+    return lim
 
 
 def _stack(parts: list[BootCI], dim: str, coord: np.ndarray) -> BootCI:

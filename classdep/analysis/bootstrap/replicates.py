@@ -21,7 +21,8 @@ import xarray as xr
 from ...result import Result, Table, fmt
 from ...sweep import CVGlmnet, CVGrid, Heldout
 from ...validation import check_choice, check_int
-from .estimators import ESTIMATORS, STATISTICS, Axis, statistic_values
+from ..classwise import edge_labels
+from .estimators import ESTIMATORS, STATISTICS, Axis, grid_index, statistic_values
 from .refit import RefitOptions, refit_curves
 from .resampling import STRATA, block_curves, count_blocks
 from .sources import Losses, check_over, grid_source, oof_source
@@ -96,7 +97,8 @@ class Boot(Result):
         attrs = {k: v for k, v in self.t.attrs.items() if k != "grid_dim"}
         out = []
         for i in range(self.t.sizes[dim]):
-            t0, t, g0, tg = (None if a is None else a.isel({dim: i}, drop=True)
+            # the dim's coordinate goes, the edges of each level (coordinates over dim) stay
+            t0, t, g0, tg = (None if a is None else a.isel({dim: i}).drop_vars(dim)
                              for a in (self.t0, self.t, self.t0_global, self.t_global))
             src = None if self._source is None else self._source[i]
             out.append(Boot(t0, t.assign_attrs(attrs), g0, tg, src))
@@ -114,10 +116,14 @@ class Boot(Result):
         ds = groups[None]
         attrs = {k: v for k, v in ds.attrs.items() if k != "classdep_object"}
         name, gname = attrs["statistic"], f"{attrs['statistic']}_{attrs['global_name']}"
-        t = ds["t"].rename(name).assign_attrs(attrs)
-        g0 = ds["t0_global"].rename(gname) if "t0_global" in ds else None
-        gt = ds["t_global"].rename(gname) if "t_global" in ds else None
-        return cls(ds["t0"].rename(name), t, g0, gt)
+        # a file's coordinates reach every variable over their dims: the edges go back to
+        # the originals they describe (at_edge on t0, global_at_edge on t0_global)
+        edges = ["at_edge", "global_at_edge"]
+        t = ds["t"].drop_vars(edges, errors="ignore").rename(name).assign_attrs(attrs)
+        g0 = (ds["t0_global"].drop_vars("at_edge", errors="ignore").rename(gname) if "t0_global" in ds
+              else None)
+        gt = ds["t_global"].drop_vars(edges, errors="ignore").rename(gname) if "t_global" in ds else None
+        return cls(ds["t0"].drop_vars("global_at_edge", errors="ignore").rename(name), t, g0, gt)
 
     def _frame_vars(self) -> list[str]:
         return ["t"]  # the replicates, one row per (iteration, class): R's as.data.frame(b$t)
@@ -272,6 +278,15 @@ def _summarize(d: SimpleNamespace, spec: _Spec, call: str, more: dict | None = N
     if g0 is not None:
         t0g = xr.DataArray(float(g0), name=f"{name}_{attrs['global_name']}")
         tgl = xr.DataArray(tg, dims=("iteration",), coords=it, name=t0g.name)
+    if optimum:
+        # which optima sit at an end of the grid on the original data (the grid argmin, whatever
+        # the estimator: a smoothed minimizer is clamped to the grid too): boot_ci makes their
+        # intervals one-sided
+        levels = axis.dim != "lambda"
+        t0 = t0.assign_coords(at_edge=("class", edge_labels(grid_index(d.curves0, axis.key), axis.values,
+                                                            levels)))
+        jg = grid_index(d.curves0.sum(axis=-2), axis.key)
+        t0g = t0g.assign_coords(global_at_edge=str(edge_labels(jg, axis.values, levels)))
     return Boot(t0, ta, t0g, tgl, d.source)
 
 
