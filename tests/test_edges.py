@@ -260,3 +260,31 @@ def test_plots_mark_edges(cv):
     lo, hi = fig.axes[0].get_xlim()
     assert np.isfinite(lo) and np.isfinite(hi) and lo > 0
     plt.close(fig)
+
+
+def test_over_levels_edges_and_unbounded_intervals(data):
+    # three levels of added noise, the middle one hurting only class 0: class 0 is best at a level
+    # at an end, and along levels the last level is "high", the first "low"
+    rng = np.random.default_rng(3)
+    X, y = data.X.values, data.y.values
+    noise = [0.0, 1.0, 2.0]
+    Xs = np.stack([X + s * rng.normal(size=X.shape) for s in noise])
+    xa = xr.DataArray(Xs, dims=("augment", "sample", "feature"), coords={"augment": noise})
+    lam = np.geomspace(1.0, 0.03, 4)
+    grid = cd.cv_glmnet(xa, y, nfolds=3, lambda_=lam, progress=False)
+    s = float(lam[2])
+    cw = cd.classwise(grid, over="augment", s=s, null=0, debias=None)
+    # independent: each class's deviance at lambda s on every level, first level among ties
+    cur = np.stack([_curves(grid[i].oof, 3)[2] for i in range(len(grid))])  # (levels, K)
+    j = np.argmin(cur, axis=0)
+    want = ["low" if i == 0 else "high" if i == len(noise) - 1 else "" for i in j]
+    assert cw.table["at_edge"].values.tolist() == want
+    assert "low" in want  # the design: clean features are best for some class
+    b = cd.boot(grid, over="augment", s=s, R=50, estimator="grid", seed=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", BootWarning)
+        ci = cd.boot_ci(b, conf=0.9)
+    lo, hi = ci.ci.sel(bound="lower").values, ci.ci.sel(bound="upper").values
+    for k, e in enumerate(want):
+        assert (lo[k] == -np.inf) == (e == "low") and (hi[k] == np.inf) == (e == "high")
+    assert "-Inf" in repr(ci) and "-Inf (low end)" in repr(ci)

@@ -92,7 +92,7 @@ class BootCI(Result):
 
         def num(v):
             # R prints infinite bounds as Inf
-            return f"{'-' if v < 0 else ''}{'Inf':>{10 - (v < 0)}}" if np.isinf(v) else f"{v:10.4g}"
+            return f"{'-Inf' if v < 0 else 'Inf':>10}" if np.isinf(v) else f"{v:10.4g}"
 
         def pair(lo, hi):
             return f"({num(lo)}, {num(hi)} )"
