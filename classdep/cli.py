@@ -48,6 +48,12 @@ def _training_part(ds: xr.Dataset) -> xr.Dataset:
         split = np.asarray(ds["split"].values).astype(str)
         if "train" in set(split):
             return ds.isel(sample=np.nonzero(split == "train")[0])
+        if len(set(split)) > 1:
+            # cross-validating over several splits together would mix what the backbone saw
+            names = sorted(map(str, set(split)))
+            raise ValueError(f"the features carry splits {names} and none is named 'train': "
+                             "select one with classdep.datasets.select_split(ds, NAME) and save it, or "
+                             "rename the training split to 'train'.")
     return ds
 
 

@@ -122,8 +122,8 @@ def read_groups(path, names: Sequence[str | None], tag: str, store: str = "netcd
             if i == 0 and not _readable(path, store):
                 raise ValueError(
                     f"{path} cannot be read as a {store} file (truncated, corrupted or another format; "
-                    f"the reader stopped with {type(exc).__name__}); is it a file classdep wrote? "
-                    f"Write it again with to_{store}()."
+                    f"the reader stopped with {type(exc).__name__}); is it a file classdep wrote? If so, "
+                    f"write it again with to_{store}()."
                 ) from exc
             raise ValueError(f"{path} does not hold a classdep {tag} (group {name!r} is missing).") from None
         _verify(out[name], path, name, tag)

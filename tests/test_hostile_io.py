@@ -94,3 +94,29 @@ def test_features_file_without_x(tmp_path):
 def test_features_with_wrong_dims(tmp_path):
     with pytest.raises(ValueError, match=r"expects \('sample', 'feature'\).*rename"):
         as_features(xr.DataArray(np.eye(2), dims=("row", "col")), [0, 1])
+
+
+def test_foreign_npz_keeps_its_split_and_names_what_it_drops(tmp_path):
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(40, 3)), rng.integers(0, 2, 40)
+    split = np.array(["train"] * 30 + ["test"] * 10)
+    np.savez(tmp_path / "f.npz", X=X, y=y, split=split)
+    ds = cd.datasets.load_features(tmp_path / "f.npz")
+    np.testing.assert_array_equal(ds["split"].values, split)
+    assert cd.datasets.select_split(ds, "test").sizes["sample"] == 10
+    np.savez(tmp_path / "g.npz", X=X, y=y, epoch=np.arange(3))
+    with pytest.warns(UserWarning, match=r"arrays \['epoch'\] are not part of a features file"):
+        cd.datasets.load_features(tmp_path / "g.npz")
+    np.savez(tmp_path / "h.npz", X=X, y=y, split=split[:5])
+    with pytest.raises(ValueError, match="'split' must hold one name per sample"):
+        cd.datasets.load_features(tmp_path / "h.npz")
+
+
+def test_study_refuses_to_mix_splits_without_a_training_split(tmp_path):
+    from classdep.cli import _training_part
+
+    rng = np.random.default_rng(0)
+    ds = cd.datasets.as_features(rng.normal(size=(20, 2)), rng.integers(0, 2, 20)).assign_coords(
+        split=("sample", np.array(["a"] * 10 + ["b"] * 10)))
+    with pytest.raises(ValueError, match=r"splits \['a', 'b'\] and none is named 'train'.*select_split"):
+        _training_part(ds)

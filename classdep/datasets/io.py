@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import warnings
 import zipfile
 from collections.abc import Mapping
 from pathlib import Path
@@ -224,13 +225,26 @@ def _from_payload(
             ):
                 classes = dict(enumerate(classes))  # y holds codes into the class names
         names = arrays.get("feature_names", arrays.get("feature"))
-        return as_features(
+        ds = as_features(
             arrays["X"],
             y,
             classes=classes,
             feature_names=None if names is None else np.asarray(names),
             attrs={"source": f"load_features({path!r})"},
         )
+        if "split" in arrays:
+            # which images the backbone saw: the study's protocol depends on it, never drop it
+            split = np.asarray(arrays["split"]).astype(str)
+            if split.shape != (ds.sizes["sample"],):
+                raise ValueError(f"{path}: 'split' must hold one name per sample (shape "
+                                 f"({ds.sizes['sample']},)); got shape {split.shape}.")
+            ds = ds.assign_coords(split=("sample", split))
+        known = {"X", "y", "classes", "class", "feature_names", "feature", "split"}
+        extra = sorted(set(arrays) - known)
+        if extra:
+            warnings.warn(f"{path}: arrays {extra} are not part of a features file and were not loaded "
+                          "(known: X, y, classes, feature_names, split).", UserWarning, stacklevel=3)
+        return ds
     data_vars, coords = {}, {}
     for name, info in meta["variables"].items():
         data = np.asarray(arrays[info["key"]]).astype(np.dtype(info["dtype"]), copy=False)
