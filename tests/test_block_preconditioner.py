@@ -161,7 +161,7 @@ def test_factor_solves_match_dense_solves(dtype):
 def test_curvature_rows_on_a_subset_estimate_the_kept_fraction():
     """The adaptive choice looks at a fixed draw of rows: the same per-row curvature
     there, and a kept fraction within 0.05 of the one from all rows."""
-    from classdep.solvers.newton_cg import _kept_fraction
+    from classdep.solvers.schedule import kept_fraction as _kept_fraction
 
     prob, st = _state(K=8, d=6, n=8000, lam=1e-4, M=2)
     v, keep = curvature_rows(prob, st.ev.P)

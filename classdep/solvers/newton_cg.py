@@ -22,7 +22,6 @@ from .driver import State
 from .objective import hessp
 from .problem import Problem
 from .schedule import PreconditionerSchedule
-from .schedule import kept_fraction as _kept_fraction  # noqa: F401  (its former name here, for the tests)
 
 __all__ = ["NewtonCG", "HessianProducts"]
 
