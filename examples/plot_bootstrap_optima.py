@@ -30,7 +30,7 @@ print(cd.classwise(cv, null=0))
 # loss curves. The grid argmin is discrete: most replicates land on the original grid
 # point, and ``boot_ci`` warns, as R's ``boot.ci`` does, that its percentile and BCa
 # intervals are not to be trusted.
-b_grid = cd.boot(cv, R=2000, seed=0)
+b_grid = cd.boot(cv, R=2000, estimator="grid", seed=0)
 print(b_grid)
 with warnings.catch_warnings(record=True) as caught:
     warnings.simplefilter("always")

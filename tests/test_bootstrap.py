@@ -94,7 +94,7 @@ def test_replicate_curves_equal_a_loop_over_resampled_indices(data):
 def test_boot_replicates_are_the_statistic_of_its_counts(data):
     _, cv = data
     oof = cv.oof
-    b = cd.boot(cv, R=30, seed=7)
+    b = cd.boot(cv, R=30, estimator="grid", seed=7)  # the grid argmin, recomputed below
     f = resample_counts(oof["y"].values, 30, seed=7)
     lam = oof["lambda"].values
     for r in range(30):
@@ -127,7 +127,7 @@ def test_counts_of_ones_reproduce_classwise(data):
     oof = cv.oof
     ones = replicate_curves(np.ones((1, oof.sizes["sample"])), oof["loss"], oof["y"], oof["weight"])
     np.testing.assert_allclose(ones[0].T, cw.curves.values, rtol=1e-12)
-    b = cd.boot(cv, R=1, seed=0)
+    b = cd.boot(cv, R=1, estimator="grid", seed=0)
     np.testing.assert_array_equal(b.t0.values, cw.lambda_opt.values)
     assert float(b.t0_global) == cw.table.attrs["lambda_global"]
     r = cd.boot(cv, R=1, statistic="regret", seed=0)

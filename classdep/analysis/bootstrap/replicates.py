@@ -305,7 +305,7 @@ def _stack(parts: Iterable[Boot], dim: str, coord: np.ndarray) -> Boot:
 
 def boot(cv: CVGlmnet | CVGrid | Heldout | xr.Dataset, R: int = 2000,
          statistic: str | Callable = "lambda_opt", method: str = "oof", strata: str | None = "class",
-         estimator: str = "grid", seed=None, *,
+         estimator: str | None = None, seed=None, *,
          over: str = "lambda", s: float | None = None, **refit: Any) -> Boot:
     """Bootstrap every class's optimal lambda, or its regret: R's ``boot``.
 
@@ -338,7 +338,10 @@ def boot(cv: CVGlmnet | CVGrid | Heldout | xr.Dataset, R: int = 2000,
     strata : {"class", None}
         Resample within classes (every replicate keeps each class's count), or over all
         samples.
-    estimator : {"grid", "smooth", "moon"}
+    estimator : {None, "grid", "smooth", "moon"}
+        None (the default): ``"smooth"`` for ``"lambda_opt"`` along lambda, the estimator
+        whose percentile intervals covered at their nominal level in the coverage study
+        (see the docs' coverage page), and ``"grid"`` otherwise.
         For ``"lambda_opt"``: the grid argmin (ties to the largest lambda, as
         :func:`classdep.classwise`; discrete, so its intervals are unreliable), the
         continuous minimizer of a local quadratic in log lambda over the argmin +- 3 grid
@@ -382,6 +385,10 @@ def boot(cv: CVGlmnet | CVGrid | Heldout | xr.Dataset, R: int = 2000,
     >>> b.t.dims
     ('iteration', 'class')
     """
+    if estimator is None:
+        # the coverage study's recommendation where it applies; the grid curves elsewhere
+        smooth = isinstance(statistic, str) and statistic == "lambda_opt" and over == "lambda"
+        estimator = "smooth" if smooth else "grid"
     spec = _Spec.of(R, statistic, method, strata, estimator, seed)
     opts = RefitOptions.of(refit, method)
     check_over(cv, over, s)
