@@ -9,7 +9,7 @@ from ..link import class_scores, squared_error
 from ..metrics import classwise_dataset
 from .cvresult import CVGlmnet, choose_lambda, cv_summary
 
-__all__ = ["assemble"]
+__all__ = ["assemble", "sample_scores"]
 
 
 def assemble(blocks, fit, codes, folds, w, type_measure: str, keep: bool, call: str) -> CVGlmnet:
@@ -55,19 +55,33 @@ def assemble(blocks, fit, codes, folds, w, type_measure: str, keep: bool, call: 
         lambda_min=float(lam[idmin]), lambda_1se=float(lam[id1se]), index_min=idmin, index_1se=id1se,
         call=call,
     )
-    oof = None
-    if keep:
-        n = codes.size
-        if sq is None:
-            loss = -np.log(np.clip(P[:, np.arange(n), codes], 1e-300, None))
-            what = "loss (-log p of the true class)"
-        else:
-            loss, what = sq, "loss (squared error against the one-hot labels)"
-        oof = xr.Dataset(
-            {"loss": (("lambda", "sample"), loss),
-             "pred": (("lambda", "sample"), P.argmax(axis=2).astype(np.int16)),
-             "y": ("sample", codes), "fold": ("sample", folds), "weight": ("sample", w)},
-            coords={"lambda": lam, "class": cls_coord},
-            attrs={"description": f"out-of-fold per-sample {what} and predicted class code"},
-        )
+    oof = sample_scores(P, codes, folds, w, lam, cls_coord, sq, "out-of-fold") if keep else None
     return CVGlmnet(res, oof, fit, folds)
+
+
+def sample_scores(P, codes, folds, w, lam, classes, sq=None, where: str = "out-of-fold") -> xr.Dataset:
+    """The evaluated sweep's per-sample data: ``loss`` and ``pred`` over (lambda, sample).
+
+    ``loss`` is -log p of the true class, or ``sq`` (the squared error) for the Gaussian
+    family; ``pred`` the predicted class code; with ``y``, ``fold`` and ``weight``.
+
+    Examples
+    --------
+    >>> P = np.array([[[0.9, 0.1], [0.4, 0.6]]])  # one lambda, two samples
+    >>> d = sample_scores(P, np.array([0, 0]), np.array([0, 1]), np.ones(2), [1.0], ["a", "b"])
+    >>> d["pred"].values.tolist(), bool(d["loss"].values[0, 1] > d["loss"].values[0, 0])
+    ([[0, 1]], True)
+    """
+    n = codes.size
+    if sq is None:
+        loss = -np.log(np.clip(P[:, np.arange(n), codes], 1e-300, None))
+        what = "loss (-log p of the true class)"
+    else:
+        loss, what = sq, "loss (squared error against the one-hot labels)"
+    return xr.Dataset(
+        {"loss": (("lambda", "sample"), loss),
+         "pred": (("lambda", "sample"), P.argmax(axis=2).astype(np.int16)),
+         "y": ("sample", codes), "fold": ("sample", folds), "weight": ("sample", w)},
+        coords={"lambda": lam, "class": classes},
+        attrs={"description": f"{where} per-sample {what} and predicted class code"},
+    )

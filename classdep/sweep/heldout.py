@@ -25,6 +25,7 @@ from ..glmnet_fit import GlmnetFit
 from ..link import class_scores, squared_error
 from ..metrics import classwise_dataset, pooled
 from ..result import Result, Table
+from .assemble import sample_scores
 from .cvresult import measure_name
 
 __all__ = ["Heldout", "heldout", "halves_of", "HALF_VARS"]
@@ -141,20 +142,9 @@ def heldout(fit: GlmnetFit, resp: np.ndarray, codes: np.ndarray, lam: np.ndarray
     res.attrs.update(classdep_object="Heldout", type_measure=type_measure, family=family, nfolds=1,
                      n_heldout=n, lambda_min=float(lam[idmin]), index_min=idmin, call=call,
                      halves_seed=int(seed))
-    if sq is None:
-        loss = -np.log(np.clip(P[:, np.arange(n), codes], 1e-300, None))
-        what = "loss (-log p of the true class)"
-    else:
-        loss, what = sq, "loss (squared error against the one-hot labels)"
-    oof = xr.Dataset(
-        {"loss": (("lambda", "sample"), loss),
-         "pred": (("lambda", "sample"), P.argmax(axis=2).astype(np.int16)),
-         "y": ("sample", codes), "fold": ("sample", np.zeros(n, dtype=np.int64)),
-         "weight": ("sample", w), "half": ("sample", half)},
-        coords={"lambda": lam, "class": cls},
-        attrs={"description": f"held-out per-sample {what} and predicted class code; 'half' is the "
-                              "class-stratified half used by cross-fitting"},
-    )
+    oof = sample_scores(P, codes, np.zeros(n, dtype=np.int64), w, lam, cls, sq, "held-out")
+    oof["half"] = ("sample", half)
+    oof.attrs["description"] += "; 'half' is the class-stratified half used by cross-fitting"
     return Heldout(res, oof, fit, halves)
 
 
