@@ -30,6 +30,14 @@ def _level(v) -> str:
     return f"{v:g}" if isinstance(v, float | np.floating | int | np.integer) else str(v)
 
 
+def _nonzero_axis(ax, x: np.ndarray, nzero: np.ndarray) -> None:
+    """R's top axis of a CV plot: the number of non-zero coefficients at a few lambdas."""
+    top = ax.secondary_xaxis("top")
+    step = max(1, x.size // 8)
+    top.set_xticks(x[::step])
+    top.set_xticklabels([str(int(v)) for v in nzero[::step]])
+
+
 def _measure_name(cv: CVGlmnet | Heldout) -> str:
     a = cv.results.attrs
     return measure_name(a["type_measure"], a.get("family", "multinomial"))
@@ -112,9 +120,7 @@ def _(cv: CVGlmnet, ax=None):
         ax.axvline(x[cv.index[name]], color="0.3", ls=":", lw=0.8)
     ax.set_xlabel("Log Lambda")
     ax.set_ylabel(_measure_name(cv))
-    top = ax.secondary_xaxis("top")
-    top.set_xticks(x[:: max(1, x.size // 8)])
-    top.set_xticklabels([str(int(v)) for v in r["nzero"].values[:: max(1, x.size // 8)]])
+    _nonzero_axis(ax, x, r["nzero"].values)
     return ax.figure
 
 
@@ -132,9 +138,7 @@ def _(h: Heldout, ax=None):
     ax.axvline(x[h.index["min"]], color="0.3", ls=":", lw=0.8)
     ax.set_xlabel("Log Lambda")
     ax.set_ylabel(f"{_measure_name(h)} (held-out)")
-    top = ax.secondary_xaxis("top")
-    top.set_xticks(x[:: max(1, x.size // 8)])
-    top.set_xticklabels([str(int(v)) for v in r["nzero"].values[:: max(1, x.size // 8)]])
+    _nonzero_axis(ax, x, r["nzero"].values)
     return ax.figure
 
 
