@@ -198,7 +198,7 @@ def glmnet(
     tau: float = 1.0, gamma: float = 0.3, class_weight=None, intercept: bool = True,
     standardize: bool = False, thresh: float = 1e-7, maxit: int = 100, solver: str = "auto",
     preconditioner: str = "auto", device: str = "auto", dtype=None, augment=None,
-    memory_limit=None,
+    memory_limit=None, route: str = "auto",
 ) -> GlmnetFit:
     """Fit a ridge-penalized multinomial (or one-vs-all) logistic regression path.
 
@@ -278,6 +278,15 @@ def glmnet(
         memmap, a zarr array or a dask array (also inside an xarray object) is read in
         chunks when it does not fit, never whole; results equal the in-memory ones to
         rounding (about 1e-13).
+    route : {"auto", "feature", "sample"}
+        Where the path is solved.  With more features than samples (``d > n``) every
+        class's coefficient vector lies in the row space of ``x`` (the ridge penalty,
+        also class-specific, leaves nothing outside it), so ``"auto"`` solves the path
+        on ``n`` reduced features that span it and maps the solution back: exact, and
+        costs that grow with ``n`` instead of ``d`` (see
+        :mod:`classdep.solvers.sample_space`).  ``"feature"`` keeps the ``d`` features;
+        the quadratic augmentation's per-feature penalty always does.  The route taken
+        is ``fit.attrs["route"]`` and is shown by :func:`classdep.memory_plan`.
 
     Returns
     -------
@@ -324,6 +333,7 @@ def glmnet(
                        lambda_min_ratio=lambda_min_ratio)
     attrs = {
         "classdep_object": "GlmnetFit", **settings_attrs(model, control), "solver": res.solver,
+        "route": res.route,
         "class_specific": int(class_specific), "n_samples": X.shape[0], "call": _call_string(**given),
         "augment": "none" if model.augment is None else model.augment.describe(),
     }

@@ -8,6 +8,13 @@ Before any work starts, :func:`plan_memory` estimates what a path needs on the d
 * the smallest preconditioner (the Kronecker factors, ``d x d`` and ``M K x K``);
 * the features, ``n x d``, if they are to stay resident.
 
+It also chooses the *route* (:func:`~classdep.solvers.sample_space.choose_route`): with
+more features than rows the path is solved on ``r = min(n, d)`` reduced features
+(:mod:`classdep.solvers.sample_space`), and the plan then counts the reduced problem
+(working arrays and preconditioner with ``d`` replaced by ``r``), the reduced features
+and their basis, and the peak of the one QR factorization that makes them
+(:data:`SAMPLE_X_COPIES` arrays the size of ``X``, in float64).
+
 When the features do not fit beside the working arrays, they are read in row chunks
 (:class:`~classdep.solvers.chunked.ChunkedFeatures`), sized to half of what is
 left; when even the working arrays do not fit, :class:`InsufficientMemoryError` says so
@@ -30,9 +37,11 @@ from ..result import Result, Table
 from .class_blocks import ClassBlockFactor
 from .hessian import HessianFactor
 from .kronecker import KroneckerFactor
+from .sample_space import choose_route
 
 __all__ = ["MemoryPlan", "InsufficientMemoryError", "plan_memory", "available_bytes", "parse_bytes",
-           "pick_preconditioner", "fold_batch_size", "WORK_ARRAYS", "X_COPIES", "PRECOND_PEAK"]
+           "pick_preconditioner", "fold_batch_size", "WORK_ARRAYS", "X_COPIES", "PRECOND_PEAK",
+           "SAMPLE_X_COPIES"]
 
 # Peak number of live (n, M, K) arrays in the work dtype during a Newton-CG path
 # (logits, probabilities, gradient residual, line-search direction and trial logits,
@@ -51,6 +60,11 @@ USABLE_FRACTION = 0.8
 MIN_CHUNK_ROWS = 256
 # A chunk is read in float64, then centred and scaled (two float64 temporaries at most).
 _CHUNK_COPIES = 3
+# Arrays the size of X (float64) live at the peak of the sample-space route's set-up: the
+# centred features, and inside the QR factorization (numpy.linalg.qr) their copy, LAPACK's
+# working copy of it, the basis Q and its working copy.  The route's measured peak (RSS,
+# tests/test_wide_features.py) stays below the plan's estimate with this count.
+SAMPLE_X_COPIES = 5
 
 
 def pick_preconditioner(n: int, d: int, K: int, M: int, family: str, itemsize: int,
@@ -77,7 +91,7 @@ def pick_preconditioner(n: int, d: int, K: int, M: int, family: str, itemsize: i
 
 
 def fold_batch_size(n: int, d: int, K: int, nfolds: int, *, itemsize: int, device: str = "cpu",
-                    memory_limit=None, family: str = "multinomial") -> int:
+                    memory_limit=None, family: str = "multinomial", route: str = "auto") -> int:
     """The most folds that one batch can solve together within the memory plan.
 
     Raises :class:`InsufficientMemoryError` (with one fold's numbers) when not even one
@@ -90,7 +104,7 @@ def fold_batch_size(n: int, d: int, K: int, nfolds: int, *, itemsize: int, devic
     >>> fold_batch_size(60000, 128, 10, 10, itemsize=8, memory_limit="200MB")
     3
     """
-    kw = dict(itemsize=itemsize, device=device, memory_limit=memory_limit, family=family)
+    kw = dict(itemsize=itemsize, device=device, memory_limit=memory_limit, family=family, route=route)
     for G in range(nfolds, 1, -1):
         try:
             plan_memory(n, d, K, G, **kw)
@@ -212,26 +226,47 @@ class MemoryPlan(Result):
     chunk_rows: int
     limited: bool = False
     preconditioner: str = "kronecker"
+    route: str = "feature"
+
+    @property
+    def rank(self) -> int:
+        """Features the solver works on: ``d``, or ``min(n, d)`` in the sample space."""
+        return min(self.n, self.d) if self.route == "sample" else self.d
+
+    @property
+    def features_bytes(self) -> int:
+        """What the features take at their peak: ``X``, one chunk of it, or the sample-space
+        set-up (:func:`sample_space_bytes`)."""
+        if self.route == "sample":
+            return sample_space_bytes(self.n, self.d, self.itemsize)
+        if self.x_resident:
+            return self.x_bytes
+        return _chunk_bytes(self.chunk_rows, self.d, self.device, self.itemsize)
 
     @property
     def total_bytes(self) -> int:
-        """Estimated peak: working arrays, preconditioner, and ``X`` or one chunk of it."""
-        x = self.x_bytes if self.x_resident else _chunk_bytes(self.chunk_rows, self.d, self.device,
-                                                              self.itemsize)
-        return self.work_bytes + self.precond_bytes + x
+        """Estimated peak: working arrays, preconditioner, and ``X`` or one chunk of it (or
+        the sample-space set-up)."""
+        return self.work_bytes + self.precond_bytes + self.features_bytes
 
     def _parts(self) -> list[tuple[str, int, str]]:
         """``(part, bytes, what)`` for the working arrays, the preconditioner and ``X``."""
+        dd = "r" if self.route == "sample" else "d"
+        if self.route == "sample":
+            xnote = (f"sample space: r = {self.rank} reduced features and their basis, QR peak "
+                     f"{SAMPLE_X_COPIES} x n d (X itself: {_gib(self.x_bytes)})")
+        elif self.x_resident:
+            xnote = "resident"
+        else:
+            xnote = f"chunks of {self.chunk_rows} rows (X itself: {_gib(self.x_bytes)})"
         return [
             ("working arrays", self.work_bytes,
              f"{WORK_ARRAYS} x n M K"
-             + (f" + {X_COPIES} x n (d+1)" if self.x_resident and self.preconditioner != "kronecker" else "")
+             + (f" + {X_COPIES} x n ({dd}+1)" if self.x_resident and self.preconditioner != "kronecker"
+                else "")
              + f", n = {self.n}, M = {self.M}, K = {self.K}"),
-            ("preconditioner", self.precond_bytes, f"{self.preconditioner} (d = {self.d})"),
-            ("features X", self.x_bytes if self.x_resident else _chunk_bytes(self.chunk_rows, self.d,
-                                                                             self.device, self.itemsize),
-             "resident" if self.x_resident else f"chunks of {self.chunk_rows} rows "
-                                                f"(X itself: {_gib(self.x_bytes)})"),
+            ("preconditioner", self.precond_bytes, f"{self.preconditioner} ({dd} = {self.rank})"),
+            ("features X", self.features_bytes, xnote),
         ]
 
     def _table(self) -> Table:
@@ -240,7 +275,9 @@ class MemoryPlan(Result):
                                                    "available RAM")
         rows = self._parts()
         w = max(len(r[0]) for r in rows)
-        lines = [f"Memory plan on {self.device} ({self.itemsize * 8}-bit numbers)", ""]
+        route = ("sample space (d > n: solved on the row space of x)" if self.route == "sample"
+                 else "feature space")
+        lines = [f"Memory plan on {self.device} ({self.itemsize * 8}-bit numbers), route: {route}", ""]
         lines += [f"  {name:<{w}}  {_gib(b):>10}   {what}" for name, b, what in rows]
         lines += ["", f"  {'estimated peak':<{w}}  {_gib(self.total_bytes):>10}",
                   f"  {'available':<{w}}  {_gib(self.available):>10}   ({src})"]
@@ -270,6 +307,20 @@ def _remedies(M: int, itemsize: int) -> str:
             + "fewer samples, or a machine with more memory.")
 
 
+def sample_space_bytes(n: int, d: int, itemsize: int = 8) -> int:
+    """Peak bytes of the sample-space route's features: the QR factorization's
+    :data:`SAMPLE_X_COPIES` float64 arrays the size of ``X``, the reduced features
+    (n x r) and the basis (d x r) in the work dtype, ``r = min(n, d)``.
+
+    Examples
+    --------
+    >>> sample_space_bytes(50, 10000) == (5 * 50 * 10000 + 50 * 50 + 10000 * 50) * 8
+    True
+    """
+    r = min(n, d)
+    return SAMPLE_X_COPIES * n * d * 8 + (n * r + d * r) * itemsize
+
+
 def _chunk_bytes(rows: int, d: int, device: str = "cpu", itemsize: int = 8) -> int:
     """Bytes one chunk of X takes where the plan counts: on the host it is read, centred
     and scaled in float64; on a GPU only the block moved there (and its product) counts."""
@@ -279,7 +330,8 @@ def _chunk_bytes(rows: int, d: int, device: str = "cpu", itemsize: int = 8) -> i
 
 
 def plan_memory(n: int, d: int, K: int, M: int, *, itemsize: int, device: str = "cpu",
-                memory_limit=None, family: str = "multinomial") -> MemoryPlan:
+                memory_limit=None, family: str = "multinomial", route: str = "auto",
+                rotation_invariant: bool = True) -> MemoryPlan:
     """Estimate a path's memory on ``device`` and decide how to hold ``X``.
 
     ``X`` stays resident (an out-of-core one is then read whole) when it fits beside
@@ -287,6 +339,12 @@ def plan_memory(n: int, d: int, K: int, M: int, *, itemsize: int, device: str = 
     use at most half of what is left.  ``memory_limit`` (bytes, or a
     string such as ``"8GB"``) replaces the free memory the machine reports, e.g. on a
     shared GPU.
+
+    ``route`` (``"auto"``, ``"feature"``, ``"sample"``) and ``rotation_invariant`` (False
+    for a per-feature penalty) decide the route as
+    :func:`~classdep.solvers.sample_space.choose_route` does; an automatic sample space
+    that does not fit in memory gives way to the feature space (whose ``X`` may be read
+    in chunks).
 
     Raises
     ------
@@ -306,6 +364,22 @@ def plan_memory(n: int, d: int, K: int, M: int, *, itemsize: int, device: str = 
     usable = int(avail * USABLE_FRACTION)
     where = "(memory_limit)" if limited else "free on the " + device
     work = WORK_ARRAYS * n * M * K * itemsize
+    if choose_route(n, d, route, rotation_invariant=rotation_invariant) == "sample":
+        # the reduced problem: r = min(n, d) features in place of d
+        r = min(n, d)
+        pname, pb = pick_preconditioner(n, r, K, M, family, itemsize, avail // 4)
+        x_temp = 0 if pname == "kronecker" else X_COPIES * n * (r + 1) * itemsize
+        precond = int(PRECOND_PEAK * pb)
+        total = work + x_temp + precond + sample_space_bytes(n, d, itemsize)
+        if total <= usable or route == "sample":
+            if total > usable:
+                raise InsufficientMemoryError(
+                    f"the fit needs about {_gib(total)} in the sample space (x of {n} x {d}, reduced "
+                    f"to {r} features; working arrays of n x members x classes = {n} x {M} x {K}), "
+                    f"but {_gib(usable)} of {_gib(avail)} {where} can be used. Use route='auto'; "
+                    + _remedies(M, itemsize))
+            return MemoryPlan(n, d, K, M, itemsize, device, avail, work + x_temp, precond, n * d * itemsize,
+                              True, n, limited, pname, "sample")
     # the preconditioner as the solver will pick it (a quarter of the memory), at its
     # peak (blocks + factors)
     pname, pb = pick_preconditioner(n, d, K, M, family, itemsize, avail // 4)

@@ -25,6 +25,7 @@ from .newton import CholeskyNewton, hessian_bytes
 from .newton_cg import NewtonCG
 from .objective import Problem, evaluate, logits
 from .prepare import Prepared, initial_point, prepare, to_user_scale
+from .sample_space import to_feature_space, to_sample_space
 from .settings import PRECONDITIONERS, SOLVERS, Control, Model, split_settings
 
 __all__ = ["PathFit", "fit_path", "iter_path", "prepare", "lambda_grid", "choose_solver", "SOLVERS",
@@ -58,6 +59,8 @@ class PathFit:
     work: list[Work] = field(default_factory=list)
     # (L,) refits of the quadratic augmentation's fixed point per lambda (None without it)
     augment_rounds: np.ndarray | None = None
+    # "sample" when solved on the row space of X (classdep.solvers.sample_space), else "feature"
+    route: str = "feature"
 
 
 def lambda_grid(pp: Prepared, nlambda: int = 100, lambda_min_ratio: float | None = None) -> np.ndarray:
@@ -82,7 +85,11 @@ def lambda_grid(pp: Prepared, nlambda: int = 100, lambda_min_ratio: float | None
     prob = pp.prob
     W, b = initial_point(pp)
     st = start(prob, W, b)
-    g = to_numpy(st.ev.gW)
+    g = st.ev.gW
+    if pp.basis is not None:
+        # the gradient in the features: X^T R = Q T^T R (the same lambda_max on either route)
+        g = to_feature_space(prob.xp, pp.basis, g)
+    g = to_numpy(g)
     lmax = float(np.max(np.abs(g))) / _RIDGE_ALPHA
     if not np.isfinite(lmax) or lmax <= 0:
         lmax = 1.0
@@ -208,6 +215,11 @@ def iter_path(
     hist = [] if lam_before is None else [float(v) for v in lam_before]
     if warm is None:
         prev = None
+    if pp.basis is not None:
+        # a warm start saved in the feature space (a checkpoint of an earlier version) is
+        # projected onto the row space, where every solution lies
+        W = _in_route(pp, W)
+        prev = None if prev is None else (_in_route(pp, prev[0]), prev[1])
     quad = pen = None
     if pp.augment is not None and pp.augment.method == "quadratic":
         quad = QuadraticPenalty(prob, pp.augment, pp.center, pp.sd)
@@ -233,6 +245,14 @@ def iter_path(
         if carry:
             last = (st, prob_j)
         yield j, st
+
+
+def _in_route(pp: Prepared, W):
+    """Coefficients ``W`` in the coordinates of ``pp.prob``: feature-space ones (d rows)
+    projected onto the sample space's basis; those already there unchanged."""
+    if pp.basis is None or W.shape[0] == pp.prob.d:
+        return W
+    return to_sample_space(pp.prob.xp, pp.basis, W)
 
 
 # Above this largest feature variance the truncated-Newton solver's stopping rule can
@@ -392,7 +412,7 @@ def fit_path(
                 "Pass np.sort(lambda_)[::-1]."
             )
     prob = pp.prob
-    L, M, K, d = lam.size, prob.M, prob.K, prob.d
+    L, M, K, d = lam.size, prob.M, prob.K, pp.n_features
     pf = _penalties(lam, model.penalty_factor, M, K)
     out = {k: np.zeros((L, M)) for k in ("loss", "gap", "grad_norm", "objective")}
     niter = np.zeros((L, M), dtype=np.int64)
@@ -428,7 +448,7 @@ def fit_path(
         lambdas=lam, penalty_factor=pf, coef=coef, intercept=icpt, loss=out["loss"],
         null_loss=null, niter=niter, converged=conv, gap=out["gap"],
         grad_norm=out["grad_norm"], separable=sep, objective=out["objective"],
-        solver=used_solver, work=works, augment_rounds=rounds,
+        solver=used_solver, work=works, augment_rounds=rounds, route=pp.route,
     )
 
 

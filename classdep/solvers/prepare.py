@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -20,6 +21,7 @@ from .chunked import ChunkedFeatures, aligned_rows, is_out_of_core, read_rows, s
 from .losses import logit_adjustments
 from .memory import MemoryPlan, plan_memory
 from .objective import Problem
+from .sample_space import reduce_features, to_feature_space
 from .settings import FAMILIES, Control, Model, split_settings
 
 __all__ = ["FAMILIES", "Prepared", "prepare", "initial_point", "to_user_scale"]
@@ -39,7 +41,20 @@ class Prepared:
     ldt: np.ndarray | None
     device: str
     augment: Augment | None = None  # validated spec; "sample" copies are already stacked
-    plan: MemoryPlan | None = None  # how X is held (resident or in row chunks)
+    plan: MemoryPlan | None = None  # how X is held (resident or in row chunks) and the route
+    # (d, r) orthonormal basis of the row space of the centred X when the path is solved in
+    # the sample space (prob.X is then the n x r reduced features), else None
+    basis: Any = None
+
+    @property
+    def n_features(self) -> int:
+        """The caller's number of features ``d`` (``prob.d`` is ``r`` in the sample space)."""
+        return int(self.center.shape[0])
+
+    @property
+    def route(self) -> str:
+        """``"sample"`` when the path is solved on the reduced features, else ``"feature"``."""
+        return "feature" if self.basis is None else "sample"
 
 
 @dataclass
@@ -127,7 +142,8 @@ def prepare(
     copies = aug.copies if aug is not None and aug.method == "sample" else 1
     plan = plan_memory(n * copies, d, K, omega.shape[1],
                        itemsize=np.dtype(dt).itemsize, device=dev, memory_limit=control.memory_limit,
-                       family=family)
+                       family=family, route=control.route,
+                       rotation_invariant=aug is None or aug.method != "quadratic")
     if plan.x_resident and out_of_core:
         Xn = check_matrix(_read_all(Xn))
     elif not plan.x_resident:
@@ -160,8 +176,15 @@ def prepare(
         Xc = (noisy_copies(Xn, aug) - center) / sd
         t = dataclasses.replace(t, Y=np.tile(Y, (R, 1)), omega=np.tile(omega, (R, 1)) / R,
                                 codes=None if codes is None else np.tile(codes, R))
-    prob = _problem(asarray(Xc, dev, dt), t, model, dev, dt)
-    return Prepared(prob, center, sd, counts, delta, iota, ldt, dev, augment=aug, plan=plan)
+    Xd = asarray(Xc, dev, dt)
+    del Xc
+    basis = None
+    if plan.route == "sample":
+        # More features than rows: the path is solved on the r = min(n, d) reduced features
+        # T (Xc = T Q^T), exactly (see classdep.solvers.sample_space); Q maps solutions back.
+        Xd, basis = reduce_features(namespace(Xd), Xd)
+    prob = _problem(Xd, t, model, dev, dt)
+    return Prepared(prob, center, sd, counts, delta, iota, ldt, dev, augment=aug, plan=plan, basis=basis)
 
 
 def _member_weights(w: np.ndarray, batch_weights, n: int) -> np.ndarray:
@@ -263,8 +286,9 @@ def initial_point(pp: Prepared):
 def to_user_scale(pp: Prepared, W, b):
     """Coefficients (d, M, K) and intercepts (M, K) on the caller's feature scale.
 
-    Undoes standardization and centring, then centres the intercepts along the softmax
-    gauge (which changes no prediction) so that they sum to zero per member.
+    Maps a sample-space solution to the features (``W = Q beta``), undoes
+    standardization and centring, then centres the intercepts along the softmax gauge
+    (which changes no prediction) so that they sum to zero per member.
 
     Examples
     --------
@@ -277,6 +301,8 @@ def to_user_scale(pp: Prepared, W, b):
     >>> W.shape, b.shape, bool(abs(b.sum()) < 1e-12)
     ((3, 1, 3), (1, 3), True)
     """
+    if pp.basis is not None:
+        W = to_feature_space(pp.prob.xp, pp.basis, W)
     Wn = to_numpy(W) / pp.sd[:, None, None]
     bn = to_numpy(b) - np.einsum("a,amk->mk", pp.center, Wn)
     if pp.prob.family == "multinomial" and pp.prob.intercept:

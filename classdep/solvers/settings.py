@@ -25,8 +25,9 @@ from ..validation import check_choice
 from .augment import Augment, check_augment
 from .losses import LOSSES
 from .memory import parse_bytes
+from .sample_space import ROUTES
 
-__all__ = ["FAMILIES", "SOLVERS", "PRECONDITIONERS", "DEVICES", "Model", "Control", "MODEL_FIELDS",
+__all__ = ["FAMILIES", "SOLVERS", "PRECONDITIONERS", "DEVICES", "ROUTES", "Model", "Control", "MODEL_FIELDS",
            "CONTROL_FIELDS", "split_settings", "settings_attrs", "settings_from_attrs"]
 
 SOLVERS = ("auto", "newton", "newton-cg")
@@ -116,6 +117,11 @@ class Control:
         A resumed run must repeat an uninterrupted one bit for bit (checkpointed sweeps):
         every lambda's solve then depends on its warm start alone (float64 CG, no
         preconditioner or logits carried over from the previous lambda).
+    route : {"auto", "feature", "sample"}
+        Where the path is solved: on the ``d`` features, or on ``min(n, d)`` reduced
+        features spanning the row space of ``x`` (exact for the ridge penalty, see
+        :mod:`classdep.solvers.sample_space`).  ``"auto"`` takes the sample space when
+        ``d > n`` and the penalty is the same for every feature.
 
     Examples
     --------
@@ -135,9 +141,11 @@ class Control:
     dtype: Any = None
     memory_limit: int | str | None = None
     reproducible: bool = False
+    route: str = "auto"
 
     def __post_init__(self) -> None:
         check_choice(self.solver, SOLVERS, "solver")
+        check_choice(self.route, ROUTES, "route")
         check_choice(self.preconditioner, PRECONDITIONERS, "preconditioner")
         if not (isinstance(self.thresh, int | float) and 0 < self.thresh < 1):
             raise ValueError(f"thresh={self.thresh!r} must be a number in (0, 1).")
@@ -185,8 +193,9 @@ def split_settings(model: Model | None = None, control: Control | None = None,
 
 
 # Names a saved fit already uses for a display value: the solver used ("newton-cg
-# (hessian)") and the augmentation's description.  The setting goes under name_setting.
-_DISPLAY = ("solver", "augment")
+# (hessian)"), the augmentation's description and the route taken ("sample" or
+# "feature").  The setting goes under name_setting.
+_DISPLAY = ("solver", "augment", "route")
 
 
 def _encode(value: Any) -> Any:
@@ -204,9 +213,10 @@ def _encode(value: Any) -> Any:
 def settings_attrs(model: Model, control: Control) -> dict[str, Any]:
     """The settings as netCDF-safe attributes (None omitted), keyed by field name.
 
-    ``dtype`` None is written ``"default"``.  ``solver`` and ``augment`` are written as
-    ``solver_setting`` and ``augment_setting``: a fit's ``solver`` and ``augment``
-    attributes show the solver used and the augmentation's description.
+    ``dtype`` None is written ``"default"``.  ``solver``, ``augment`` and ``route`` are
+    written as ``solver_setting``, ``augment_setting`` and ``route_setting``: a fit's
+    ``solver``, ``augment`` and ``route`` attributes show the solver used, the
+    augmentation's description and the route taken.
 
     Examples
     --------
