@@ -63,14 +63,16 @@ def _argmin_largest(curve: np.ndarray, lam: np.ndarray) -> float:
     return float(lam[at].max())
 
 
-def _polyfit_min(curve: np.ndarray, lam: np.ndarray, half: int = 3) -> float:
-    """Log-lambda minimizer of the quadratic through the argmin +- half points (np.polyfit)."""
+def _polyfit_min(curve: np.ndarray, lam: np.ndarray, window: float = 1.0) -> float:
+    """Log-lambda minimizer of the quadratic through the lambdas within ``window / 2`` decades
+    of the argmin, and at least its neighbours (np.polyfit)."""
     x = np.log(lam)
     j = int(np.flatnonzero(curve == curve.min())[np.argmax(lam[curve == curve.min()])])
-    sl = slice(max(0, j - half), min(lam.size, j + half + 1))
-    c2, c1, _ = np.polyfit(x[sl], curve[sl], 2)
+    near = np.abs(np.log10(lam) - np.log10(lam[j])) <= window / 2 + 1e-12
+    near[max(0, j - 1):j + 2] = True
+    c2, c1, _ = np.polyfit(x[near], curve[near], 2)
     v = -c1 / (2 * c2) if c2 > 0 else x[j]
-    return float(np.clip(v, x[sl].min(), x[sl].max()))
+    return float(np.clip(v, x[near].min(), x[near].max()))
 
 
 # (1) one matrix product == a plain loop over resampled indices ---------------------------------
@@ -402,8 +404,14 @@ def test_confint_of_classwise_bootstraps_its_sweep(data, tmp_path):
     assert back.cv is None
     with pytest.raises(ValueError, match="confint\\(cv\\)"):
         cd.confint(back)
-    with pytest.raises(ValueError, match="deviance"):
-        cd.confint(cd.classwise(cv, measure="recall", null=0))
+    # cw's measure is the one bootstrapped; precision cannot be resampled
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", BootWarning)
+        got = cd.confint(cd.classwise(cv, measure="recall", null=0), R=50, seed=4)
+        want = cd.boot_ci(cd.boot(cv, R=50, seed=4, measure="recall")).ci
+    xr.testing.assert_identical(got, want)
+    with pytest.raises(ValueError, match="precision"):
+        cd.confint(cd.classwise(cv, measure="precision", null=0))
 
 
 def test_confset_contains_the_argmin_and_narrows_with_signal(data):

@@ -9,6 +9,7 @@ from ...sweep import CVGlmnet, CVGrid, Heldout
 from ..classwise import Classwise
 from .intervals import BootCI, boot_ci
 from .replicates import Boot, boot
+from .sources import MEASURES
 
 __all__: list[str] = []
 
@@ -46,6 +47,8 @@ def _(grid: CVGrid, conf: float = 0.95, type: str = "perc", **kwargs) -> xr.Data
 def _(cw: Classwise, conf: float = 0.95, type: str = "perc", **kwargs) -> xr.DataArray:  # noqa: A002
     """Intervals for every class's optimum of ``cw``: ``boot_ci(boot(cw.cv, **kwargs), conf, type).ci``.
 
+    The bootstrap resamples ``cw``'s measure (``deviance``, ``ova_accuracy`` or ``recall``).
+
     ``cw`` keeps a reference to the sweep it came from (not saved by ``to_netcdf``).
     """
     if cw.cv is None:
@@ -53,10 +56,11 @@ def _(cw: Classwise, conf: float = 0.95, type: str = "perc", **kwargs) -> xr.Dat
                          "Classwise.from_netcdf): the bootstrap resamples the sweep's per-sample losses, so "
                          "use confint(cv) or boot_ci(boot(cv)) on the CVGlmnet itself.")
     measure = cw.table.attrs.get("measure", "deviance")
-    if measure != "deviance":
-        raise ValueError(f"confint(cw) bootstraps the per-class deviance optimum; cw was computed with "
-                         f"measure={measure!r}, whose optima it would not match. Use "
-                         "classwise(cv, measure='deviance').")
+    if measure not in MEASURES:
+        raise ValueError(f"confint(cw) bootstraps the per-class optimum of cw's measure; measure={measure!r} "
+                         f"cannot be resampled from the per-sample data (the bootstrap's measures: "
+                         f"{', '.join(MEASURES)}). Use classwise(cv, measure='deviance') or 'ova_accuracy'.")
+    kwargs = dict(kwargs, measure=kwargs.get("measure", measure))
     a = cw.table.attrs
     if a.get("over", "lambda") != "lambda":  # optima over a grid's levels at the lambda they were read at
         kwargs = dict(kwargs, over=a["over"], s=a["lambda"])

@@ -16,7 +16,7 @@ from ...result import Result, Table, fmt
 from ...validation import check_choice
 from .estimators import statistic_values
 from .replicates import Boot, BootWarning
-from .resampling import BLOCK, block_curves
+from .resampling import BLOCK
 
 __all__ = ["ATOM_SHARE", "TYPES", "BootCI", "boot_ci"]
 
@@ -84,7 +84,8 @@ class BootCI(Result):
         level = f"{100 * a['conf']:g}%"
         head = ["BOOTSTRAP CONFIDENCE INTERVAL CALCULATIONS",
                 f"Based on {a['R']} bootstrap replicates", "", "CALL : ", a["call"], "", "Intervals : ",
-                f"Statistic: {a['statistic']} (estimator '{a['estimator']}')"]
+                f"Statistic: {a['statistic']} of {a.get('measure', 'deviance')} "
+                f"(estimator '{a['estimator']}')"]
         if a.get("over", "lambda") != "lambda":
             head.append(f"(each class's best {a['over']} level at lambda = {a['s']:.4g})")
         dim = a.get("grid_dim")
@@ -157,19 +158,27 @@ def _bca_scipy(b: Boot, h: Callable, conf: float, ht: np.ndarray, htg: np.ndarra
         return c.reshape(lead + (ns,)).astype(np.float64)
 
     def stat(*idx: np.ndarray, axis: int = -1) -> np.ndarray:
-        if nb == starts.size - 1:  # strata are the classes: each class's curve from its own sample
+        if los.measure == "deviance" and nb == starts.size - 1:
+            # strata are the classes: each class's curve from its own sample alone
             per = [counts_of(a, int(starts[k + 1] - starts[k])) @ D[starts[k]:starts[k + 1]]
                    for k, a in enumerate(idx)]
             curves = np.stack(np.broadcast_arrays(*per), axis=-2)
+            total = curves.sum(axis=-2)
         else:
-            curves = block_curves(counts_of(idx[0], int(bounds[-1])), D, starts)
-        v, g = statistic_values(curves, los.axis, src.statistic, src.estimator)
+            # an accuracy measure's class curve depends on other classes' samples (false
+            # positives) and is normalized: the counts of every stratum side by side
+            per = [counts_of(a, int(bounds[s + 1] - bounds[s])) for s, a in enumerate(idx)]
+            lead = np.broadcast_shapes(*(c.shape[:-1] for c in per))
+            counts = np.concatenate([np.broadcast_to(c, lead + c.shape[-1:]) for c in per], axis=-1)
+            curves, total = los.curves(counts)
+        v, g = statistic_values(curves, los.axis, src.statistic, src.estimator, getattr(src, "window", None),
+                                total)
         out = h(v) if g is None else np.concatenate([h(v), h(g)[..., None]], axis=-1)
         return np.moveaxis(out, -1, 0)
 
     dist = ht.T if htg is None else np.concatenate([ht, htg[:, None]], axis=1).T
     data = tuple(np.arange(bounds[s + 1] - bounds[s]) for s in range(nb))
-    batch = max(1, BLOCK // max(int(np.diff(bounds).max()), 1))
+    batch = max(1, BLOCK // max(int(np.diff(bounds).max() if los.measure == "deviance" else bounds[-1]), 1))
     given = SimpleNamespace(bootstrap_distribution=dist)
     res = stats.bootstrap(data, stat, n_resamples=0, bootstrap_result=given, method="BCa",
                           confidence_level=conf, vectorized=True, batch=batch)
@@ -348,6 +357,7 @@ def _interval(b: Boot, conf: float, type: str, log: bool | None) -> BootCI:  # n
         lim_k = interval(ht, h0)
         lim_g = interval(htg, h0g) if htg is not None else None
     attrs = dict(conf=conf, type=type, R=R, statistic=a["statistic"], estimator=a["estimator"],
+                 measure=a.get("measure", "deviance"), **{k: a[k] for k in ("window",) if k in a},
                  method=a["method"], log=int(log), global_name=a.get("global_name", "global"),
                  call=f"boot_ci(b, conf = {conf:g}, type = {type!r})",
                  **{k: a[k] for k in ("over", "s") if k in a})

@@ -22,10 +22,19 @@ from ...result import Result, Table, fmt
 from ...sweep import CVGlmnet, CVGrid, Heldout
 from ...validation import check_choice, check_int
 from ..classwise import edge_labels
-from .estimators import ESTIMATORS, STATISTICS, Axis, grid_index, statistic_values
+from .estimators import (
+    ESTIMATORS,
+    LEVEL_HALF_POINTS,
+    SMOOTH_WINDOW,
+    STATISTICS,
+    Axis,
+    check_window,
+    grid_index,
+    statistic_values,
+)
 from .refit import RefitOptions, refit_curves
-from .resampling import STRATA, block_curves, count_blocks
-from .sources import Losses, check_over, grid_source, oof_source
+from .resampling import STRATA, count_blocks
+from .sources import Losses, check_measure, check_over, grid_source, oof_source
 
 __all__ = ["METHODS", "MOON_EXPONENT", "Boot", "BootWarning", "boot"]
 
@@ -158,7 +167,13 @@ class Boot(Result):
                 gse = float(np.std(gt, ddof=1)) if gt.size > 1 else np.nan
                 rows.append((f"t{b.t0.size + 1}*", *lev, a["global_name"], f"{g0:.4g}",
                              f"{gt.mean() - g0:.4g}", f"{gse:.4g}"))
-        foot = ["", f"Statistic: {a['statistic']} (estimator '{a['estimator']}'); {a['resampled']}"]
+        est = f"estimator '{a['estimator']}'"
+        if "window" in a:
+            w = a["window"]
+            decades = isinstance(w, int | float) and a.get("log")
+            est += f", window {w:g} decades" if decades else f", window {w}"
+        measure = a.get("measure", "deviance")
+        foot = ["", f"Statistic: {a['statistic']} of {measure} ({est}); {a['resampled']}"]
         return Table(lines, rows, foot)
 
 
@@ -178,9 +193,11 @@ class _Spec:
     estimator: str
     seed: Any  # as recorded: the given seed, or the entropy drawn for None
     ss: np.random.SeedSequence
+    measure: str = "deviance"
+    window: float | None = None
 
     @classmethod
-    def of(cls, R, statistic, method, strata, estimator, seed) -> _Spec:
+    def of(cls, R, statistic, method, strata, estimator, seed, measure="deviance", window=None) -> _Spec:
         R = check_int(R, "R", minimum=1)
         if not callable(statistic):
             check_choice(statistic, STATISTICS, "statistic")
@@ -193,14 +210,27 @@ class _Spec:
         if method == "refit" and estimator == "moon":
             raise ValueError("estimator='moon' (m-out-of-n) resamples the out-of-fold samples; use "
                              "method='oof'.")
+        check_measure(measure)
+        if method == "refit" and measure != "deviance":
+            raise ValueError(f"method='refit' bootstraps the deviance curves of the refits; "
+                             f"measure={measure!r} is resampled from the per-sample predictions: use "
+                             "method='oof'.")
+        window = check_window(window)
+        if window is not None and estimator != "smooth":
+            raise ValueError(f"window={window!r} is the smoothed estimator's window; estimator={estimator!r} "
+                             "has none (use estimator='smooth', the default for lambda_opt).")
         ss = np.random.SeedSequence(seed)
-        return cls(R, statistic, method, strata, estimator, seed if seed is not None else ss.entropy, ss)
+        return cls(R, statistic, method, strata, estimator, seed if seed is not None else ss.entropy, ss,
+                   measure, window)
 
     def call(self, what: str, **more) -> str:
         stat = self.statistic
         name = getattr(stat, "__name__", "statistic") if callable(stat) else stat
         kw = dict(R=self.R, statistic=name, method=self.method, strata=self.strata, estimator=self.estimator,
-                  seed=self.seed, **more)
+                  seed=self.seed, measure=self.measure)
+        if self.estimator == "smooth":
+            kw["window"] = self.window if self.window is not None else SMOOTH_WINDOW
+        kw.update(more)
         return f"boot({what}, " + ", ".join(f"{k} = {v!r}" for k, v in kw.items()) + ")"
 
 
@@ -211,26 +241,26 @@ def _oof_draws(src: Losses, spec: _Spec) -> SimpleNamespace:
         what = "lambdas" if axis.dim == "lambda" else f"{axis.dim} levels"
         raise ValueError(f"estimator='smooth' fits a quadratic: the grid needs at least 3 {what}.")
     sizes = np.diff(src.bounds)
-    D, m, rate, extra = src.D, None, None, {}
+    drawn, m, rate, extra = src, None, None, {}
     if spec.estimator == "moon":
         m = np.minimum(sizes, np.maximum(2, np.round(sizes**MOON_EXPONENT))).astype(np.int64)
         # each of the m draws stands for n/m samples, so that the summed (global) curve mixes
         # the classes in their true proportions
-        D = src.D * np.repeat(sizes / m, sizes)[:, None]
+        drawn = src.scaled(np.repeat(sizes / m, sizes))
         # m-out-of-n: deviations from the full-data optimum shrink by sqrt(m/n)
         rate_g = np.sqrt(m.sum() / sizes.sum())
         rate = (np.sqrt(m / sizes) if spec.strata == "class" else np.full(src.classes.size, rate_g), rate_g)
         extra["m"] = m.tolist() if m.size > 1 else int(m[0])
     rng = np.random.default_rng(spec.ss)
-    blocks = (block_curves(block, D, src.starts) for block in count_blocks(rng, src.bounds, spec.R, m))
+    blocks = (drawn.curves(block) for block in count_blocks(rng, src.bounds, spec.R, m))
     paired = "lambdas" if axis.dim == "lambda" else f"{axis.dim} levels"
     within = " within classes" if spec.strata == "class" else ""
     return SimpleNamespace(
-        axis=axis, classes=src.classes, curves0=block_curves(np.ones(src.n), src.D, src.starts),
+        axis=axis, classes=src.classes, curves0=src.curves(np.ones(src.n)),
         blocks=blocks, rate=rate, extra=extra,
         resampled=f"out-of-fold samples resampled{within}, paired across {paired}",
         source=SimpleNamespace(losses=src, statistic=spec.statistic, estimator=spec.estimator,
-                               strata=spec.strata))
+                               strata=spec.strata, window=spec.window))
 
 
 def _refit_draws(cv: CVGlmnet, spec: _Spec, opts: RefitOptions) -> SimpleNamespace:
@@ -241,9 +271,10 @@ def _refit_draws(cv: CVGlmnet, spec: _Spec, opts: RefitOptions) -> SimpleNamespa
         warnings.warn(f"{nwarn} warnings (convergence or separation) were raised by the refits of "
                       f"{spec.R} replicates.", BootWarning, stacklevel=3)
     within = " within classes" if spec.strata == "class" else ""
+    c0 = cv.results["deviance"].sum("fold").values.T
     return SimpleNamespace(
-        axis=Axis.path(cv.lambda_), classes=cv.classes, curves0=cv.results["deviance"].sum("fold").values.T,
-        blocks=[curves], rate=None, extra={"refit_warnings": int(nwarn)},
+        axis=Axis.path(cv.lambda_), classes=cv.classes, curves0=(c0, c0.sum(axis=-2)),
+        blocks=[(curves, curves.sum(axis=-2))], rate=None, extra={"refit_warnings": int(nwarn)},
         resampled=f"training data resampled{within}, cross-validation rerun",
         source=None)  # BCa's jackknife would need n refits
 
@@ -252,8 +283,9 @@ def _summarize(d: SimpleNamespace, spec: _Spec, call: str, more: dict | None = N
     """The statistic of the original curves and of every block of replicate curves, as a Boot."""
     axis = d.axis
     est = "grid" if spec.estimator == "moon" else spec.estimator  # m-out-of-n bootstraps the argmin
-    v0, g0 = statistic_values(d.curves0, axis, spec.statistic, est)
-    parts = [statistic_values(c, axis, spec.statistic, est) for c in d.blocks]
+    cur0, glob0 = d.curves0
+    v0, g0 = statistic_values(cur0, axis, spec.statistic, est, spec.window, glob0)
+    parts = [statistic_values(c, axis, spec.statistic, est, spec.window, g) for c, g in d.blocks]
     t = np.concatenate([p[0] for p in parts])
     tg = None if g0 is None else np.concatenate([p[1] for p in parts])
     if d.rate is not None:
@@ -266,8 +298,14 @@ def _summarize(d: SimpleNamespace, spec: _Spec, call: str, more: dict | None = N
     else:
         name = spec.statistic if axis.dim == "lambda" else spec.statistic.replace("lambda", axis.dim)
     optimum = spec.statistic == "lambda_opt"
+    window = {}
+    if spec.estimator == "smooth":
+        # netCDF attributes cannot be None: the default along a grid's levels is said in words
+        window["window"] = (spec.window if spec.window is not None
+                            else SMOOTH_WINDOW if axis.log else f"+-{LEVEL_HALF_POINTS} levels")
     attrs = dict(statistic=name, method=spec.method, strata=str(spec.strata) if spec.strata else "",
-                 estimator=spec.estimator, R=spec.R, seed=str(spec.seed), call=call,
+                 estimator=spec.estimator, measure=spec.measure, **window, R=spec.R, seed=str(spec.seed),
+                 call=call,
                  log=int(optimum and axis.log), resampled=d.resampled,
                  global_name="global" if optimum else "total", **d.extra, **(more or {}))
     coords = {"class": d.classes}
@@ -283,9 +321,9 @@ def _summarize(d: SimpleNamespace, spec: _Spec, call: str, more: dict | None = N
         # the estimator: a smoothed minimizer is clamped to the grid too): boot_ci makes their
         # intervals one-sided
         levels = axis.dim != "lambda"
-        t0 = t0.assign_coords(at_edge=("class", edge_labels(grid_index(d.curves0, axis.key), axis.values,
+        t0 = t0.assign_coords(at_edge=("class", edge_labels(grid_index(cur0, axis.key), axis.values,
                                                             levels)))
-        jg = grid_index(d.curves0.sum(axis=-2), axis.key)
+        jg = grid_index(glob0, axis.key)
         t0g = t0g.assign_coords(global_at_edge=str(edge_labels(jg, axis.values, levels)))
     return Boot(t0, ta, t0g, tgl, d.source)
 
@@ -305,7 +343,7 @@ def _stack(parts: Iterable[Boot], dim: str, coord: np.ndarray) -> Boot:
 
 def boot(cv: CVGlmnet | CVGrid | Heldout | xr.Dataset, R: int = 2000,
          statistic: str | Callable = "lambda_opt", method: str = "oof", strata: str | None = "class",
-         estimator: str | None = None, seed=None, *,
+         estimator: str | None = None, seed=None, *, measure: str = "deviance", window: float | None = None,
          over: str = "lambda", s: float | None = None, **refit: Any) -> Boot:
     """Bootstrap every class's optimal lambda, or its regret: R's ``boot``.
 
@@ -325,7 +363,7 @@ def boot(cv: CVGlmnet | CVGrid | Heldout | xr.Dataset, R: int = 2000,
         ``"regret"``: ``G_c = L_c(lambda_glob) - L_c(lambda_c)`` on the grid (and the total
         ``G``), the plug-in regret of :func:`classdep.classwise`, biased upward like it;
         a callable ``f(curves, lambdas) -> (K,)`` receives one replicate's per-class
-        deviance curves (K, L) and the grid.
+        curves of ``measure`` as losses (K, L) and the grid.
     method : {"oof", "refit"}
         ``"oof"``: resample the out-of-fold samples, paired across lambdas (seconds for
         thousands of replicates).  ``"refit"``: resample the training data (``x``,
@@ -344,12 +382,31 @@ def boot(cv: CVGlmnet | CVGrid | Heldout | xr.Dataset, R: int = 2000,
         (see the docs' coverage page), and ``"grid"`` otherwise.
         For ``"lambda_opt"``: the grid argmin (ties to the largest lambda, as
         :func:`classdep.classwise`; discrete, so its intervals are unreliable), the
-        continuous minimizer of a local quadratic in log lambda over the argmin +- 3 grid
-        points (clamped to the grid; use it for scalar intervals), or the m-out-of-n
-        bootstrap of the grid argmin (``m = n^0.7`` per stratum, deviations in log lambda
-        rescaled by ``sqrt(m/n)``; ``method="oof"`` only).  Other statistics use ``"grid"``.
+        continuous minimizer of a local quadratic in log lambda fitted over ``window``
+        decades centred on the grid argmin (clamped to the grid; use it for scalar
+        intervals), or the m-out-of-n bootstrap of the grid argmin (``m = n^0.7`` per
+        stratum, deviations in log lambda rescaled by ``sqrt(m/n)``; ``method="oof"``
+        only).  Other statistics use ``"grid"``.
     seed : int, optional
         Seed of ``numpy.random.default_rng``; the seed drawn when None is kept in ``attrs``.
+    measure : {"deviance", "ova_accuracy", "recall"}
+        The per-class curve whose optimum is bootstrapped, as :func:`classdep.classwise`
+        computes it: the summed deviance, the one-vs-all accuracy ``1 - (FN_c + FP_c)/N``
+        (the per-class accuracy of Balestriero, Bottou & LeCun 2022; the global lambda
+        maximizes the mean, i.e. the accuracy), or the recall ``TP_c / n_c`` (the global
+        lambda maximizes the accuracy).  The accuracy measures are resampled from the
+        per-sample predictions (``cv.oof["pred"]``); an accuracy's optimum is its
+        maximum, and its regret is in accuracy units.  ``"ova_deviance"`` is refused: it
+        needs every class's probability for every sample, which ``cv.oof`` does not keep.
+    window : float, optional
+        Full width, in decades of lambda, of the window of ``estimator="smooth"``: the
+        quadratic is fitted to the grid lambdas within ``window / 2`` decades of the grid
+        argmin (and always its two neighbours).  Default
+        :data:`~classdep.analysis.bootstrap.estimators.SMOOTH_WINDOW` (1 decade), the width
+        chosen by the coverage study at 20 and 50 lambdas; in decades so that the estimate
+        does not move with the grid's density.  Along a grid's levels (``over`` = the
+        grid's dim) it is in the level's units, and the default is the argmin and three
+        levels either side.
     over : str
         On a :class:`~classdep.CVGrid`: ``"lambda"`` bootstraps every level's sweep along
         lambda, with the same resamples, and stacks the replicates along the grid's dim
@@ -381,15 +438,18 @@ def boot(cv: CVGlmnet | CVGrid | Heldout | xr.Dataset, R: int = 2000,
     >>> import numpy as np, classdep as cd
     >>> ds = cd.datasets.make_mixture(n_classes=3, n_samples=300, seed=0)
     >>> cv = cd.cv_glmnet(ds, nfolds=3, lambda_=np.geomspace(3, 1e-3, 12), progress=False)
-    >>> b = cd.boot(cv, R=200, estimator="smooth", seed=1)
-    >>> b.t.dims
-    ('iteration', 'class')
+    >>> b = cd.boot(cv, R=200, seed=1)  # the smoothed optimum over a 1-decade window
+    >>> b.t.dims, b.t.attrs["window"]
+    (('iteration', 'class'), 1.0)
+    >>> acc = cd.boot(cv, R=200, seed=1, measure="ova_accuracy")  # one-vs-all accuracy optima
+    >>> acc.t.attrs["measure"]
+    'ova_accuracy'
     """
     if estimator is None:
         # the coverage study's recommendation where it applies; the grid curves elsewhere
         smooth = isinstance(statistic, str) and statistic == "lambda_opt" and over == "lambda"
         estimator = "smooth" if smooth else "grid"
-    spec = _Spec.of(R, statistic, method, strata, estimator, seed)
+    spec = _Spec.of(R, statistic, method, strata, estimator, seed, measure, window)
     opts = RefitOptions.of(refit, method)
     check_over(cv, over, s)
     if isinstance(cv, CVGrid):
@@ -398,11 +458,12 @@ def boot(cv: CVGlmnet | CVGrid | Heldout | xr.Dataset, R: int = 2000,
                              "boot(grid[i], method='refit', x=..., refit_args=...).")
         if over == "lambda":
             call = spec.call("grid", over=over)
-            parts = (_summarize(_oof_draws(oof_source(cv[i], strata), spec), spec, call)
+            parts = (_summarize(_oof_draws(oof_source(cv[i], strata, measure), spec), spec, call)
                      for i in range(len(cv)))
             return _stack(parts, cv.dim, np.asarray(cv.augment))
-        src = grid_source(cv, strata, s)
+        src = grid_source(cv, strata, s, measure)
         return _summarize(_oof_draws(src, spec), spec, spec.call("grid", over=over, s=src.s),
                           dict(over=over, s=src.s))
-    draws = _oof_draws(oof_source(cv, strata), spec) if method == "oof" else _refit_draws(cv, spec, opts)
+    draws = (_oof_draws(oof_source(cv, strata, measure), spec) if method == "oof"
+             else _refit_draws(cv, spec, opts))
     return _summarize(draws, spec, spec.call("cv"))
