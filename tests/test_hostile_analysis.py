@@ -59,14 +59,18 @@ def test_class_never_predicted_leaves_no_nan_in_the_table():
         warnings.simplefilter("ignore")
         cvr = cd.cv_glmnet(X, y, nfolds=3, lambda_=LAMS, progress=False)
     assert (cvr.confusion.values[:, :, 2] == 0).all()  # never predicted
-    for measure in ("precision", "recall", "deviance", "ova_accuracy"):
+    for measure in ("precision", "recall", "deviance", "ova_accuracy", "ova_deviance"):
         cw = cd.classwise(cvr, measure=measure, null=5)
         for v in ("lambda_opt", "regret", "rel_regret", "at_opt", "at_global", "regret_crossfit"):
             assert np.isfinite(cw.table[v].values).all(), (measure, v)
-        # the null is computed for deviance and recall only; elsewhere its NaN is flagged
-        # by null_reps = 0
+        # the one-vs-all deviance has no null (it would need every class's probability of
+        # every sample); its NaN is flagged by null_reps = 0 and no p-values
         a = cw.table.attrs
-        assert np.isfinite(a["null_mean"]) == (a["null_reps"] == 5) == (measure in ("deviance", "recall"))
+        has_null = measure != "ova_deviance"
+        assert np.isfinite(a["null_mean"]) == (a["null_reps"] == 5) == has_null
+        assert ("p_value" in cw.table) == has_null
+        if has_null:
+            assert np.isfinite(cw.table["p_value"].values).all()
 
 
 def test_discriminant_analysis_on_degenerate_groups():

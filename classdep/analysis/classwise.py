@@ -33,37 +33,11 @@ from ..result import Result, Table, fmt
 from ..rtable import format_table
 from ..sweep import CVGlmnet, CVGrid, Heldout
 from ..validation import check_choice
+from .classwise_null import NULL_MEASURES, benjamini_hochberg, paired_se, permutation_null
+from .criteria import CRITERIA, MEASURES, class_curves, global_curve
+from .optimum import plateau, regret
 
 __all__ = ["Classwise", "classwise", "edge_labels", "joint_lambda", "MEASURES"]
-
-# measure -> True if larger is better
-MEASURES = {"deviance": False, "ova_deviance": False, "recall": True, "precision": True,
-            "ova_accuracy": True}
-
-
-def _curves(res: xr.Dataset, measure: str, folds=None) -> tuple[np.ndarray, np.ndarray]:
-    """Per-class curve (L, K) and the global criterion (L,) from the folds given."""
-    r = res if folds is None else res.isel(fold=folds)
-    if measure in ("deviance", "ova_deviance"):
-        cur = r[measure].sum("fold").values
-        glob = r["deviance"].sum("fold").values.sum(axis=1)
-        return cur, glob
-    C = r["confusion"].sum("fold").values.astype(float)  # (L, K, K)
-    tp = np.diagonal(C, axis1=1, axis2=2)
-    n_c = C.sum(axis=2)
-    pred_c = C.sum(axis=1)
-    N = C.sum(axis=(1, 2))[:, None]
-    if measure == "recall":
-        cur = tp / np.where(n_c > 0, n_c, np.nan)
-        glob = tp.sum(axis=1) / N[:, 0]  # accuracy = sum_c pi_c recall_c
-    elif measure == "precision":
-        cur = np.where(pred_c > 0, tp / np.where(pred_c > 0, pred_c, 1), 1.0)
-        glob = np.nanmean(cur, axis=1)
-    else:
-        cur = 1.0 - (n_c - tp + pred_c - tp) / N
-        glob = cur.mean(axis=1)
-    return cur, glob
-
 
 def edge_labels(index, values, levels: bool = False) -> np.ndarray:
     """Which end of the grid each optimum sits at: ``"high"``, ``"low"`` or ``""`` (inside).
@@ -99,28 +73,6 @@ def edge_labels(index, values, levels: bool = False) -> np.ndarray:
     out[hi] = "high"
     out[lo] = "low"
     return out
-
-
-def _argbest(curve: np.ndarray, lam: np.ndarray, larger: bool, axis: int = 0) -> np.ndarray:
-    """Index of the best value; ties go to the largest lambda (R's lambda.min rule)."""
-    c = -curve if larger else curve
-    c = np.where(np.isnan(c), np.inf, c)
-    best = c.min(axis=axis, keepdims=True)
-    at = c == best
-    # lambdas decrease along the grid, so the first index at the optimum is the largest lambda
-    return np.argmax(at, axis=axis)
-
-
-def _regret(cur, glob, lam, larger, cur_eval=None):
-    """Regret per class when choosing on (cur, glob) and scoring on cur_eval."""
-    cur_eval = cur if cur_eval is None else cur_eval
-    j_glob = int(_argbest(glob, lam, larger))
-    j_cls = _argbest(cur, lam, larger)
-    K = cur.shape[1]
-    at_g = cur_eval[j_glob]
-    at_o = cur_eval[j_cls, np.arange(K)]
-    reg = (at_o - at_g) if larger else (at_g - at_o)
-    return reg, j_glob, j_cls
 
 
 @dataclass(repr=False)
@@ -174,14 +126,24 @@ class Classwise(Result):
         axis = a.get("over", "lambda")
         order = np.argsort(-t["regret"].values)
         edge = t["at_edge"].values if "at_edge" in t else np.full(t.sizes["class"], "")
-        rows = [("class", f"{axis}_opt", "edge", "at_opt", "at_global", "regret", "rel_regret")]
+        has_q = "q_value" in t
+        has_plateau = "plateau_low" in t
+        rows = [("class", f"{axis}_opt", "edge") + (("plateau",) if has_plateau else ())
+                + ("at_opt", "at_global", "regret", "rel_regret") + (("q",) if has_q else ())]
         for k in order:
-            rows.append((str(t["class"].values[k]), fmt(t[f"{axis}_opt"].values[k], 3), str(edge[k]),
-                         f"{t['at_opt'].values[k]:.4g}", f"{t['at_global'].values[k]:.4g}",
-                         f"{t['regret'].values[k]:.4g}", f"{t['rel_regret'].values[k]:.3g}"))
+            row = [str(t["class"].values[k]), fmt(t[f"{axis}_opt"].values[k], 3), str(edge[k])]
+            if has_plateau:
+                row.append(_plateau_text(t["plateau_low"].values[k], t["plateau_high"].values[k]))
+            row += [f"{t['at_opt'].values[k]:.4g}", f"{t['at_global'].values[k]:.4g}",
+                    f"{t['regret'].values[k]:.4g}", f"{t['rel_regret'].values[k]:.3g}"]
+            if has_q:
+                row.append(fmt(t["q_value"].values[k], 2))
+            rows.append(tuple(row))
         at = f" at lambda = {a['lambda']:.4g}" if axis != "lambda" else ""
         where = f" over {axis}{at}" if axis != "lambda" else ""
-        head = [f"Class-wise optima{where} (measure: {a['measure']}; {t.sizes['class']} classes, "
+        crit = a.get("criterion", "overall")
+        crit = "" if crit == "overall" else f"; shared optimum: {crit}" + (f", k = {a['k']}" if "k" in a else "")
+        head = [f"Class-wise optima{where} (measure: {a['measure']}{crit}; {t.sizes['class']} classes, "
                 + ("one held-out split)" if a.get("source") == "heldout" else f"{a['nfolds']} folds)"), ""]
         g_edge = a.get("global_at_edge", "")
         lines = [f"Global optimum: {axis} = {fmt(a[f'{axis}_global'])}"
@@ -194,6 +156,12 @@ class Classwise(Result):
         if np.isfinite(a.get("null_mean", np.nan)):
             lines.append(f"Noise-only null of G ({a['null_reps']} label permutations): mean "
                          f"{a['null_mean']:.4g}, 95% quantile {a['null_q95']:.4g}")
+        if has_q:
+            lines.append(f"Classes whose optimum differs beyond selection noise at FDR {a['fdr']:.0%}: "
+                         f"{a['n_differ']} of {t.sizes['class']} (Benjamini-Hochberg over the per-class "
+                         "permutation p-values; q in the table)")
+        if has_plateau:
+            lines.append("plateau: the grid points within one paired standard error of the class's optimum")
         note = _edge_note(edge, axis)
         return Table(head, rows, ([note] if note else []) + [""] + lines)
 
@@ -221,6 +189,11 @@ class Classwise(Result):
         return Table(head, rows, foot)
 
 
+def _plateau_text(lo, hi) -> str:
+    """``"0.01-0.1"``, or the one value where the plateau is a single grid point."""
+    return fmt(lo, 3) if lo == hi else f"{fmt(lo, 3)}-{fmt(hi, 3)}"
+
+
 def _edge_count(edge: np.ndarray, g_edge: str = "") -> str:
     """``"2 low, 1 high"`` (and the global optimum's end): blank when every optimum is inside."""
     parts = [f"{int((edge == e).sum())} {e}" for e in ("low", "high") if (edge == e).any()]
@@ -240,7 +213,8 @@ def _edge_note(edge: np.ndarray, axis: str) -> str:
 
 
 def classwise(cv: CVGlmnet | CVGrid | Heldout, measure: str = "deviance", debias: str | None = "crossfit",
-              null: int = 200, seed: int = 0, over: str = "lambda", s: float | None = None) -> Classwise:
+              null: int = 200, seed: int = 0, over: str = "lambda", s: float | None = None,
+              criterion: str = "overall", k: int | None = None, fdr: float = 0.1) -> Classwise:
     """Each class's optimal lambda (or grid level), its value at the global optimum, and the regret.
 
     Parameters
@@ -251,25 +225,45 @@ def classwise(cv: CVGlmnet | CVGrid | Heldout, measure: str = "deviance", debias
         a path scored on held-out samples (one split; cross-fitting then uses two halves
         of the held-out samples, stratified by class, and the null permutes the labels
         among all held-out samples).
-    measure : {"deviance", "recall", "precision", "ova_accuracy", "ova_deviance"}
-        The per-class curve: out-of-fold, pooled over folds.  The global optimum
-        minimizes the total deviance (deviance measures) or maximizes accuracy (recall)
-        or the class-mean (others).
+    measure : {"deviance", "ova_deviance", "ova_accuracy", "recall", "precision"}
+        The per-class curve: out-of-fold (or held-out), pooled over folds.  One-vs-all
+        accuracy ``1 - (FN_c + FP_c) / N`` is the per-class accuracy of Balestriero,
+        Bottou & LeCun (2022); one-vs-all measures of a multinomial fit use its own
+        probabilities, not renormalized.
     debias : {"crossfit", None}
         Also report the cross-fitted regret (folds split into halves).
     null : int
-        Label permutations for the noise-only null of ``G`` (0 skips it; needs
-        ``cv.oof``, and the deviance or recall measure).
+        Label permutations for the noise-only null of ``G`` and the per-class p-values
+        (0 skips them; needs ``cv.oof``, and a measure other than ``ova_deviance``, whose
+        null would need every sample's probability of every class).
     seed : int
     over : str
         The hyperparameter axis along which the optima are sought.  ``"lambda"``: along
         the path; on a grid, for every level apart (the table gains the grid's dim).
-        The grid's dim (``"augment"``): each class's best level at one lambda ``s``;
-        ties go to the first level.
+        The grid's dim (``"augment"``): each class's best level at one lambda ``s``.
     s : float, optional
         The lambda at which levels are compared when ``over`` is the grid's dim (the
         nearest grid value); default: the lambda of the joint optimum of the global
         criterion over (level, lambda).
+    criterion : {"overall", "worst_class", "worst_k"}
+        What the shared lambda optimizes: the measure's total (total deviance,
+        accuracy, class mean), the worst class's value, or the mean of the ``k`` worst
+        classes (Bitterwolf et al. 2022); see :mod:`classdep.analysis.criteria`.
+    k : int, optional
+        Classes pooled by ``criterion="worst_k"``; default ``ceil(K / 10)``, the worst 10 %.
+    fdr : float
+        False-discovery rate at which classes are declared to want a different penalty
+        (Benjamini–Hochberg over the classes' permutation p-values).
+
+    Notes
+    -----
+    Optima and ties: the best grid point, and among exact ties (flat accuracy curves)
+    the middle one, never an end of the grid when a tied point lies inside
+    (:func:`classdep.analysis.optimum.best_index`).  The plateau ``plateau_low`` ..
+    ``plateau_high`` is the run of grid points whose value is within one paired
+    standard error of the optimum (:func:`classdep.analysis.optimum.plateau`): where a
+    curve is flat within its noise the optimum is that interval, and ``lambda_opt`` a
+    point inside it.
 
     Returns
     -------
@@ -277,7 +271,9 @@ def classwise(cv: CVGlmnet | CVGrid | Heldout, measure: str = "deviance", debias
         ``table`` over ``class``: ``lambda_opt`` (``<dim>_opt`` over a grid's dim),
         ``at_edge`` (``"high"`` or ``"low"`` when the optimum is an end of the grid, see
         :func:`edge_labels`; its regret is then a lower bound), ``at_opt``, ``at_global``,
-        ``regret``, ``rel_regret`` (and ``regret_crossfit``); totals, the null and
+        ``regret``, ``rel_regret`` (and ``regret_crossfit``), ``plateau_low``,
+        ``plateau_high`` and, with the null, ``p_value`` and ``q_value`` (BH);
+        totals, the null, ``n_differ`` (classes with ``q_value <= fdr``) and
         ``global_at_edge`` in ``attrs`` (per level, variables over the grid's dim).
 
     Examples
@@ -293,7 +289,12 @@ def classwise(cv: CVGlmnet | CVGrid | Heldout, measure: str = "deviance", debias
         raise ValueError(f"debias={debias!r} is not one of None, 'crossfit'.")
     if int(null) != null or null < 0:
         raise ValueError(f"null={null!r} must be a non-negative integer (0 skips the null).")
-    opts = dict(measure=measure, debias=debias, null=null, seed=seed)
+    check_choice(criterion, CRITERIA, "criterion")
+    if not 0 < fdr < 1:
+        raise ValueError(f"fdr={fdr!r} must lie strictly between 0 and 1 (e.g. 0.1).")
+    if k is not None and (int(k) != k or k < 1):
+        raise ValueError(f"k={k!r} must be a positive integer (the number of worst classes).")
+    opts = dict(measure=measure, debias=debias, null=null, seed=seed, criterion=criterion, k=k, fdr=fdr)
     if isinstance(cv, CVGrid):
         if over == "lambda":
             return _per_level(cv, opts)
@@ -343,11 +344,12 @@ def _heldout(h: Heldout, over: str, opts: dict) -> Classwise:
 
 def _optima(res: xr.Dataset, oof: xr.Dataset | None, axis: str, opts: dict) -> Classwise:
     """Class-wise optima along ``axis``, the first dim of ``res`` (and of ``oof``'s curves)."""
-    measure = opts["measure"]
+    measure, criterion, k = opts["measure"], opts["criterion"], opts["k"]
     larger = MEASURES[measure]
     grid = res[axis].values
-    cur, glob = _curves(res, measure)
-    reg, j_glob, j_cls = _regret(cur, glob, grid, larger)
+    cur, n_c = class_curves(res, measure)
+    glob = global_curve(cur, n_c, measure, criterion, k)
+    reg, j_glob, j_cls = regret(cur, glob, larger)
     K = cur.shape[1]
     at_o = cur[j_cls, np.arange(K)]
     at_g = cur[j_glob]
@@ -356,43 +358,55 @@ def _optima(res: xr.Dataset, oof: xr.Dataset | None, axis: str, opts: dict) -> C
     # is 0 but the shared value is worse
     with np.errstate(divide="ignore", invalid="ignore"):
         rel = np.where(reg == 0, 0.0, reg / np.abs(at_o))
-    n_c = res["n"].sum("fold").values[0]
     prior = n_c / n_c.sum()
     levels = axis != "lambda"  # a grid's levels: the last level is the high end
+    se = paired_se(oof, measure, K, j_cls) if oof is not None else np.full(cur.shape, np.nan)
+    first, last = plateau(cur, j_cls, se)
+    # along lambda the grid decreases, so the plateau's first point is its largest lambda
+    p_hi, p_lo = (grid[last], grid[first]) if levels else (grid[first], grid[last])
     table = xr.Dataset(
         {f"{axis}_opt": ("class", grid[j_cls]), "at_edge": ("class", edge_labels(j_cls, grid, levels)),
          "at_opt": ("class", at_o), "at_global": ("class", at_g),
          "regret": ("class", reg), "rel_regret": ("class", rel),
+         "plateau_low": ("class", p_lo), "plateau_high": ("class", p_hi),
          "index_opt": ("class", j_cls), "n": ("class", n_c)},
         coords={"class": res["class"].values},
     )
     worst_g = np.nanmax(at_g) if not larger else np.nanmin(at_g)
     worst_o = np.nanmax(at_o) if not larger else np.nanmin(at_o)
-    attrs = dict(measure=measure, nfolds=res.sizes["fold"], over=axis,
+    attrs = dict(measure=measure, criterion=criterion, nfolds=res.sizes["fold"], over=axis,
                  **{f"{axis}_global": _item(grid[j_glob])}, index_global=j_glob,
                  global_at_edge=str(edge_labels(j_glob, grid, levels)),
                  total_regret=float(np.nansum(reg)),
                  prior_weighted_regret=float(np.nansum(prior * reg)),
                  worst_class_gain=float(abs(worst_o - worst_g)),
-                 total_regret_crossfit=np.nan, null_mean=np.nan, null_q95=np.nan, null_reps=0)
+                 total_regret_crossfit=np.nan, null_mean=np.nan, null_q95=np.nan, null_reps=0,
+                 fdr=float(opts["fdr"]))
+    if criterion == "worst_k":
+        attrs["k"] = int(k) if k is not None else -1
     if opts["debias"] == "crossfit":
         nf = res.sizes["fold"]
         if nf < 2:
             raise ValueError("cross-fitting needs at least two folds.")
         A = np.arange(0, nf, 2)
         B = np.arange(1, nf, 2)
-        cA, gA = _curves(res, measure, A)
-        cB, gB = _curves(res, measure, B)
-        rAB, _, _ = _regret(cA, gA, grid, larger, cur_eval=cB)
-        rBA, _, _ = _regret(cB, gB, grid, larger, cur_eval=cA)
+        cA, nA = class_curves(res, measure, A)
+        cB, nB = class_curves(res, measure, B)
+        rAB, _, _ = regret(cA, global_curve(cA, nA, measure, criterion, k), larger, cur_eval=cB)
+        rBA, _, _ = regret(cB, global_curve(cB, nB, measure, criterion, k), larger, cur_eval=cA)
         if measure in ("deviance", "ova_deviance"):
             cf = rAB + rBA  # each half scores half of the samples: add to compare with G
         else:
             cf = 0.5 * (rAB + rBA)
         table["regret_crossfit"] = ("class", cf)
         attrs["total_regret_crossfit"] = float(np.nansum(cf))
-    if opts["null"] and oof is not None and measure in ("deviance", "recall"):
-        attrs.update(_null(oof, K, measure, grid, larger, opts["null"], opts["seed"]))
+    if opts["null"] and oof is not None and measure in NULL_MEASURES:
+        out = permutation_null(oof, K, measure, reg, opts["null"], opts["seed"], criterion, k)
+        p = out.pop("p_value")
+        q, rej = benjamini_hochberg(p, opts["fdr"])
+        table["p_value"] = ("class", p)
+        table["q_value"] = ("class", q)
+        attrs.update(out, n_differ=int(rej.sum()))
     table.attrs = attrs
     curves = xr.DataArray(cur, dims=(axis, "class"),
                           coords={axis: grid, "class": res["class"].values}, name=measure)
@@ -455,7 +469,8 @@ def _bare(ds: xr.Dataset) -> xr.Dataset:
     return ds
 
 
-def joint_lambda(grid: CVGrid, measure: str = "deviance") -> float:
+def joint_lambda(grid: CVGrid, measure: str = "deviance", criterion: str = "overall",
+                 k: int | None = None) -> float:
     """The lambda of the joint optimum of the global criterion over (level, lambda) of a grid.
 
     What :func:`classwise` and :func:`classdep.boot` compare a grid's levels at by default;
@@ -469,7 +484,8 @@ def joint_lambda(grid: CVGrid, measure: str = "deviance") -> float:
     >>> joint_lambda(grid) in grid[0].lambda_
     True
     """
-    glob = np.stack([_curves(grid[i].results, measure)[1] for i in range(len(grid))])  # (levels, L)
+    glob = np.stack([global_curve(*class_curves(grid[i].results, measure), measure, criterion, k)
+                     for i in range(len(grid))])  # (levels, L)
     c = -glob if MEASURES[measure] else glob
     c = np.where(np.isnan(c), np.inf, c)
     j = int(np.nonzero((c == c.min()).any(axis=0))[0][0])  # the first lambda on the path: the largest
@@ -483,7 +499,7 @@ def _over_levels(grid: CVGrid, s: float | None, opts: dict) -> Classwise:
     if any(not np.array_equal(grid[i].lambda_, lam) for i in range(len(grid))):
         raise ValueError("the grid's levels have different lambda grids: pass one lambda_ to cv_glmnet.")
     if s is None:
-        j = int(np.searchsorted(-lam, -joint_lambda(grid, measure)))
+        j = int(np.searchsorted(-lam, -joint_lambda(grid, measure, opts["criterion"], opts["k"])))
     else:
         j = int(np.argmin(np.abs(np.log(lam) - np.log(float(s)))))
     res, oof = _level_data(grid, j)
@@ -492,32 +508,3 @@ def _over_levels(grid: CVGrid, s: float | None, opts: dict) -> Classwise:
     out.curves = out.curves.assign_coords({"lambda": float(lam[j])})
     out.cv = grid
     return out
-
-
-def _null(oof: xr.Dataset, K: int, measure, grid, larger, reps, seed) -> dict:
-    """Regret of curves whose classes differ only by selection noise."""
-    y = oof["y"].values
-    fold = oof["fold"].values
-    w = oof["weight"].values
-    if measure == "deviance":
-        S = 2.0 * oof["loss"].values * w  # (L, n): each sample's deviance curve
-    else:
-        S = (oof["pred"].values == y[None, :]).astype(float) * w
-    rng = np.random.default_rng(seed)
-    out = np.empty(reps)
-    for r in range(reps):
-        yp = y.copy()
-        for f in np.unique(fold):
-            idx = np.nonzero(fold == f)[0]
-            yp[idx] = rng.permutation(yp[idx])
-        onehot = np.zeros((y.size, K))
-        onehot[np.arange(y.size), yp] = 1.0
-        cur = S @ onehot  # (L, K)
-        if measure == "recall":
-            cur = cur / (w @ onehot)[None, :]
-            glob = (S.sum(axis=1)) / w.sum()
-        else:
-            glob = cur.sum(axis=1)
-        reg, _, _ = _regret(cur, glob, grid, larger)
-        out[r] = np.nansum(reg)
-    return dict(null_mean=float(out.mean()), null_q95=float(np.quantile(out, 0.95)), null_reps=int(reps))
