@@ -182,6 +182,17 @@ def _(cw: Classwise, ax=None):
                            x[order][-1] + (half if axis != "lambda" else 0), -0.5, len(classes) - 0.5),
                    interpolation="nearest")
     xo, yo = x[cw.table["index_opt"].values], np.arange(len(classes))
+    if "plateau_low" in cw.table:
+        # the plateau: where the curve is within one paired SE of the class's optimum
+        pos = {v: x[i] for i, v in enumerate(values.tolist())}
+        lo = np.array([pos[v] for v in cw.table["plateau_low"].values.tolist()])
+        hi = np.array([pos[v] for v in cw.table["plateau_high"].values.tolist()])
+        ax.hlines(yo, np.minimum(lo, hi), np.maximum(lo, hi), color="w", lw=2, label="plateau (1 SE)")
+    if "q_value" in cw.table:
+        # classes that want another penalty beyond selection noise (BH at the result's FDR)
+        fdr = a.get("fdr", 0.1)
+        classes = [c + (" *" if q <= fdr else "") for c, q in zip(classes, cw.table["q_value"].values,
+                                                                  strict=True)]
     edge = cw.table["at_edge"].values if "at_edge" in cw.table else np.full(len(classes), "")
     ax.plot(xo[edge == ""], yo[edge == ""], "wo", ms=4, mec="k", label="class optimum")
     # x increases to the right for lambda and for a grid's levels alike: low is left, high right
@@ -191,7 +202,9 @@ def _(cw: Classwise, ax=None):
                     label=f"optimum at the {end} end")
     ax.axvline(glob, color="w", ls="--", lw=1, label="global optimum")
     ax.set_yticks(np.arange(len(classes)), classes, fontsize=7)
-    ax.set_title(f"class-wise {a['measure']}{where}: relative excess over each class's best", fontsize=9)
+    star = f"; * differs at FDR {a.get('fdr', 0.1):.0%}" if "q_value" in cw.table else ""
+    ax.set_title(f"class-wise {a['measure']}{where}: relative excess over each class's best{star}",
+                 fontsize=9)
     ax.figure.colorbar(im, ax=ax, label="relative excess (clipped)", extend="max")
     ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.18), ncol=4, frameon=False)
     return ax.figure
@@ -215,7 +228,7 @@ def _classwise_per_level(cw: Classwise, ax=None):
         ti = t.isel({dim: i})
         level = ti[dim].values.item()
         ti = ti.drop_vars([v for v in ti.data_vars if ti[v].dims == ()])
-        ti.attrs = dict(measure=t.attrs["measure"], over="lambda",
+        ti.attrs = dict(measure=t.attrs["measure"], over="lambda", fdr=t.attrs.get("fdr", 0.1),
                         lambda_global=float(t["lambda_global"].values[i]))
         one = Classwise(ti, cw.curves.isel({dim: i}))
         plot(one, ax=axes[i])

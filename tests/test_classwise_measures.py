@@ -192,3 +192,21 @@ def test_classes_that_want_another_penalty_are_found_at_fdr_ten_percent():
     assert not flagged[dist == 0].any()
     assert flagged[np.argmax(dist)]
     assert f"at FDR 10%: {t.attrs['n_differ']} of 6" in repr(cw)
+
+
+def test_plot_draws_each_plateau_and_stars_the_classes_bh_flags(cv):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib.collections import LineCollection
+
+    cw = cd.classwise(cv, null=99)
+    fig = cd.plot(cw)
+    ax = fig.axes[0]
+    (segs,) = [c.get_segments() for c in ax.collections if isinstance(c, LineCollection)]
+    got = np.sort(np.array([[min(s[:, 0]), max(s[:, 0])] for s in segs]), axis=0)
+    want = np.sort(np.log10(np.stack([cw.table["plateau_low"].values, cw.table["plateau_high"].values], 1)),
+                   axis=0)
+    np.testing.assert_allclose(got, want, rtol=1e-12)
+    starred = [t.get_text().endswith("*") for t in ax.get_yticklabels()]
+    assert starred == (cw.table["q_value"].values <= 0.1).tolist()
