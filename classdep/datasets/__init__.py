@@ -7,11 +7,14 @@
 - :func:`digits` (scikit-learn's), :func:`fashion_mnist` (Debian's IDX files, read by
   :func:`read_idx`) and :func:`fashion_mnist_features` (penultimate features of a small MLP).
 - :func:`make_mixture`: Gaussian mixtures whose classes differ in size and noise.
+- :func:`extract_features`: a PyTorch model's penultimate (or any layer's) features of a
+  dataset, in memory or written to a zarr store (needs torch).
 """
 
 from __future__ import annotations
 
 from .digits import digits
+from .extract import extract_features, weights_digest
 from .fashion_mnist import (
     CLASS_NAMES,
     fashion_mnist,
@@ -29,6 +32,7 @@ __all__ = [
     "as_features",
     "class_proportions",
     "digits",
+    "extract_features",
     "fashion_mnist",
     "fashion_mnist_dir",
     "fashion_mnist_features",
@@ -37,4 +41,5 @@ __all__ = [
     "read_idx",
     "save_features",
     "select_split",
+    "weights_digest",
 ]

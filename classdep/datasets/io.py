@@ -300,7 +300,7 @@ def _save_pt(ds: xr.Dataset, path: Path) -> None:
         if arr.dtype.kind == "U":
             payload[name] = arr.tolist()  # strings: plain lists
         else:
-            payload[name] = torch.from_numpy(np.ascontiguousarray(arr))
+            payload[name] = torch.from_numpy(np.array(arr, order="C"))  # a copy: torch wants it writable
     if "classes" not in payload and "class" in ds.coords:
         payload["classes"] = ds["class"].values.tolist()  # for readers without classdep
     payload[_META_KEY] = json.dumps(meta)
