@@ -94,13 +94,13 @@ class Progress:
     def step(self, label: str, bar: bool = False) -> Iterator[None]:
         """Time a step; ``bar=True`` when the step draws its own progress bar."""
         self.break_line()
-        self._write(f"classdep: {label} ..." + ("\n" if bar else " "))
+        self._write(f"classdep: {label} ..." + ("\n" if bar else ""))
         self._pending = "" if bar else label
         t0 = time.perf_counter()
         yield
         dt = time.perf_counter() - t0
         if self._pending == label:
-            self._write(f"done in {dt:.1f} s\n")
+            self._write(f" done in {dt:.1f} s\n")
         else:  # something was written since the step began: name the step again
             self._write(f"classdep: {label}: done in {dt:.1f} s\n")
         self._pending = None
