@@ -1,54 +1,63 @@
 #!/usr/bin/env python
-"""Coverage of the bootstrap intervals for every class's optimal lambda (issue 5, "Validation").
+"""Coverage of the default bootstrap interval for every class's optimal lambda (issue 18, item 6).
 
-A simulation whose true per-class optima are known.  One Gaussian mixture
-(:func:`classdep.datasets.make_mixture`, 4 classes, 60 features, separation 3, noise
-standard deviations ``linspace(1.0, 1.6, 4)``: the noisier a class, the more
-regularization it wants) gives ``--sets`` disjoint training sets of 1200 samples (300 per
-class) and one independent, balanced test sample of ``--n-test`` samples.
+The question: does ``boot_ci(boot(h), conf=0.9)`` -- the defaults of both, on held-out
+samples ``h = assess(fit, x_val, y_val)`` -- contain each class's true optimal lambda nine
+times in ten?  Asked on three designs, at 20 and 50 lambdas, for the deviance and for the
+one-vs-all accuracy, with the truth known exactly.
 
-On each training set: ``cv_glmnet(nfolds=5)`` on 25 lambdas over four decades
-(``geomspace(1, 1e-4, 25)``), then, from the same out-of-fold losses, with ``--R``
-replicates each:
+Designs (:func:`classdep.datasets.make_mixture`'s population: 4 classes, 60 features,
+separation 3, noise standard deviations ``linspace(1.0, 1.6, 4)``; training and validation
+samples of 1200 each, drawn from the same class proportions):
 
-* ``grid-perc``: ``boot(cv, estimator="grid")``, percentile interval of the grid argmin;
-* ``grid-bca``: the same replicates, ``boot_ci(type="bca")`` (warns: atoms);
-* ``smooth-perc`` / ``smooth-bca``: ``boot(cv, estimator="smooth")`` (continuous minimizer
-  of a local quadratic in log lambda), percentile and BCa intervals;
-* ``moon-perc``: ``boot(cv, estimator="moon")`` (m-out-of-n, m = n^0.7, rescaled);
-* ``confset``: ``confset(cv)``, the grid lambdas not rejected as the optimum; its "width"
-  is the span from its smallest to its largest kept lambda.
+* ``balanced``: equal classes; grid ``geomspace(10, 1e-3)`` (all optima inside);
+* ``imbalanced``: 10:1 (``imbalance="step"``: classes 0 and 1 ten times as many as 2 and
+  3); the same grid;
+* ``edge``: balanced, on ``geomspace(10**0.6, 10**-2.2)``, so that class 0's deviance
+  optimum (about 10^-2) and the one-vs-all accuracy optima of the noisier classes (about
+  10^0) sit 0-0.4 decades from an end of the grid, sometimes beyond it.
 
-Truth: the argmin of the population curve averaged over training sets, the optimum that
-inference on a grid argmin targets (Hall & Miller 2009, arXiv:0911.3749; Lei 2020,
-arXiv:1703.07904).  Each training set's full-data path is fitted on a grid twice as fine
-(49 lambdas, containing the 25) and its per-class test deviance (per test sample) is
-averaged over the training sets.  The *grid* optimum of class ``c`` is the argmin of that
-average over the 25 grid lambdas (the target of the grid argmin, the m-out-of-n bootstrap
-and the confidence set); the *continuous* optimum is the vertex of a quadratic in log
-lambda through its argmin on the fine grid and two fine points either side (the target of
-the smoothed estimator).  As a diagnostic, the same is done for paths fitted on 4/5 of each
-training set (fold 0's training rows): the optimum at the size of the sets cross-validation
-actually trains on.
+One replication: a training set, one path ``glmnet(x_train, y_train)`` on the union of the
+20- and 50-lambda grids (and a decade beyond each end, for the truth), a validation set,
+its per-sample held-out losses and predictions (as :func:`classdep.assess` makes them;
+checked against it in ``--quick``), then for each grid and measure the intervals below
+from ``R`` replicates.  The truth is the class's optimum of *this* path's population risk,
+the quantity a bootstrap of the held-out samples is about: the logits of a class-``c``
+sample are Gaussian in 4 dimensions, ``N(W mu_c + b, sigma_c^2 W W')``, so the per-class
+deviance and the one-vs-all error (with the design's class proportions) are integrated by
+Monte Carlo in those 4 dimensions (``--n-mc`` draws per class, the same draws at every
+lambda, so that the curves are smooth in lambda); the optimum is the vertex of a quadratic
+in log lambda through the population curve's argmin and its neighbours within 0.25 decades
+(on the fit's grid, 0.08 decades apart at most).  An optimum at an end of that extended
+grid is beyond it (+-inf): only a one-sided interval covers it.
 
-Coverage is counted per class and pooled; its Monte-Carlo standard error is
-``sqrt(p (1 - p) / N)`` (N = sets per class, or sets x classes pooled).  Widths are in
-decades of lambda (``log10(upper / lower)``).
+Methods (all from the same resamples):
 
-Also timed (skip with ``--no-speed``): ``boot(oof, R=2000)`` on synthetic out-of-fold
-losses of 60000 samples x 50 lambdas x 10 classes (target: under 2 seconds).
+* ``smooth<w>-perc`` / ``-basic`` / ``-norm``: ``boot(h, window=w)`` (the smoothed
+  optimum, a quadratic over ``w`` decades), percentile, basic and normal intervals on log
+  lambda; ``w`` in ``--windows``;
+* ``smooth<w>-bca`` for the default window: BCa (scipy.stats.bootstrap);
+* ``grid-perc``: the grid argmin's percentile interval, for reference.
 
-Run from the repository root (the study was run under ``nice -n 19`` with
-``OPENBLAS_NUM_THREADS=1``)::
+Coverage is pooled over the 4 classes and the replications of a cell (design x grid x
+measure).  Its Monte-Carlo standard error is computed from the replications (the classes of
+one replication share its training set): ``sd(per-replication coverage) / sqrt(n)``.
 
-    python benchmarks/bench_coverage.py --sets 400 --R 300 --workers 2 --time-limit 18  # the study
-    python benchmarks/bench_coverage.py --quick                                         # smoke test
-    python benchmarks/bench_coverage.py --from-raw benchmarks/out/coverage_raw.npz     # report again
+Also timed (``--speed``): ``boot(oof, R=2000)`` on synthetic out-of-fold losses of 60000
+samples x 50 lambdas x 10 classes (target: under 2 seconds).
 
-``--time-limit`` stops after the sets finished within that many minutes (the first ones, in
-order); the recorded study (benchmarks/RESULTS.md) finished all 400 sets in 13.4 minutes on two cores.
+Run from the repository root::
 
-The tables go to stdout and ``benchmarks/out/coverage.md``; per-set results to
+    OPENBLAS_NUM_THREADS=1 nice -n 10 python benchmarks/bench_coverage.py --reps 150 --workers 2 \
+        --time-limit 38 --n-mc 20000 --windows 0.5 1 1.5 2 3
+    python benchmarks/bench_coverage.py --quick                          # smoke test (checks against assess)
+    python benchmarks/bench_coverage.py --from-raw benchmarks/out/coverage_raw.npz  # report again
+
+``--time-limit`` stops after the replications finished within that many minutes (a prefix,
+interleaved over the designs).  The earlier cross-validation study (issue 5: one design,
+25 lambdas, +-3 grid points) is ``git show 7ccfcb6:benchmarks/bench_coverage.py``.
+
+The tables go to stdout and ``benchmarks/out/coverage.md``; per-replication results to
 ``benchmarks/out/coverage_raw.npz``.
 """
 
@@ -64,6 +73,7 @@ import warnings
 from pathlib import Path
 
 import numpy as np
+import xarray as xr
 from machine import machine_info  # benchmarks/machine.py, beside this script
 
 HERE = Path(__file__).resolve().parent
@@ -71,313 +81,278 @@ REPO = HERE.parent
 sys.path.insert(0, str(REPO))
 
 import classdep as cd  # noqa: E402
-from classdep.analysis.bootstrap import BootWarning  # noqa: E402
-from classdep.datasets import select_split  # noqa: E402
+from classdep.analysis.bootstrap.estimators import SMOOTH_WINDOW  # noqa: E402
 
 K = 4
-N_PER_CLASS = 300
 N_FEATURES = 60
 SEPARATION = 3.0
 NOISE = np.linspace(1.0, 1.6, K)
-NFOLDS = 5
-GRID = np.geomspace(1.0, 1e-4, 25)
-REFINE = 2
-FINE = np.geomspace(1.0, 1e-4, REFINE * (GRID.size - 1) + 1)  # FINE[::REFINE] == GRID
-LEVELS = (0.90, 0.95)
-METHODS = {  # name: (estimator, interval type, target truth, description)
-    "grid-perc": ("grid", "perc", "grid", "grid argmin, percentile"),
-    "grid-bca": ("grid", "bca", "grid", "grid argmin, BCa"),
-    "smooth-perc": ("smooth", "perc", "cont", "smoothed minimizer, percentile"),
-    "smooth-bca": ("smooth", "bca", "cont", "smoothed minimizer, BCa (extra)"),
-    "moon-perc": ("moon", "perc", "grid", "m-out-of-n (m = n^0.7), percentile"),
-    "confset": (None, None, "grid", "confidence set (Lei 2020), span of kept lambdas"),
+N_TRAIN = N_VAL = 1200
+NLAMBDAS = (20, 50)
+MEASURES = ("deviance", "ova_accuracy")
+CONF = 0.90
+DESIGNS = {  # name: (imbalance, log10 of the grid's largest and smallest lambda)
+    "balanced": (None, (1.0, -3.0)),
+    "imbalanced": ("step", (1.0, -3.0)),
+    "edge": (None, (0.6, -2.2)),
 }
+TYPES = ("perc", "basic", "norm")
+TRUTH_HALF = 0.25  # decades either side of the population argmin for the truth's quadratic
 
 _DATA: dict = {}  # filled before the workers fork
 
 
-def make_data(sets: int, n_test: int, seed: int) -> dict:
-    """One mixture: ``sets`` disjoint training sets of N_PER_CLASS per class, one test sample."""
-    ds = cd.datasets.make_mixture(n_classes=K, n_features=N_FEATURES, n_samples=K * N_PER_CLASS * sets,
-                                  noise=NOISE, separation=SEPARATION, n_test=n_test, seed=seed)
-    tr, te = select_split(ds, "train"), select_split(ds, "test")
-    X, y = tr["X"].values, tr["y"].values.astype(np.int64)
-    rows = [np.flatnonzero(y == k) for k in range(K)]
-    Xte, yte = te["X"].values, te["y"].values.astype(np.int64)
-    half = np.zeros(yte.size, dtype=bool)
-    for k in range(K):  # two halves of the test sample, each balanced, for a stability check
-        idx = np.flatnonzero(yte == k)
-        half[idx[: idx.size // 2]] = True
-    return dict(X=X, y=y, rows=rows, Xte=Xte, yte=yte, half=half, seed=seed)
+def grids(design: str) -> tuple[list[np.ndarray], np.ndarray, list[np.ndarray]]:
+    """The 20- and 50-lambda grids, the fit's grid (their union and a decade beyond), their indices."""
+    hi, lo = DESIGNS[design][1]
+    gs = [np.geomspace(10.0**hi, 10.0**lo, n) for n in NLAMBDAS]
+    beyond = np.concatenate([10.0 ** np.arange(hi + 1.0, hi, -0.1),
+                             10.0 ** np.arange(lo - 0.1, lo - 1.05, -0.1)])
+    ext = np.unique(np.concatenate([*gs, beyond]))[::-1]
+    idx = [np.searchsorted(-ext, -g) for g in gs]
+    for g, i in zip(gs, idx, strict=True):
+        assert np.allclose(ext[i], g, rtol=1e-12)
+    return gs, ext, idx
 
 
-def test_curves(fit, Xte, yte, half) -> np.ndarray:
-    """Per-class mean test deviance (2, L, K) on the two halves of the test sample.
+def proportions(design: str) -> np.ndarray:
+    return cd.datasets.class_proportions(K, DESIGNS[design][0], ratio=10.0)
 
-    ``2 mean(-log p(y | x))`` over each class's test samples, from the path's coefficients
-    (what :func:`classdep.assess` reports as ``deviance / n``, without its other metrics).
-    """
+
+def counts_of(p: np.ndarray, n: int) -> np.ndarray:
+    """Integer class counts summing to n, closest to p n (largest remainders)."""
+    c = np.floor(p * n).astype(np.int64)
+    c[np.argsort(-(p * n - c), kind="stable")[: n - c.sum()]] += 1
+    return c
+
+
+def draw(rng: np.random.Generator, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """A sample of the mixture with these class counts (the means of make_mixture's seed)."""
+    mu = _DATA["means"]
+    y = np.repeat(np.arange(K), counts)
+    X = mu[y] + NOISE[y, None] * rng.standard_normal((y.size, N_FEATURES))
+    return X, y
+
+
+def heldout_oof(fit, X: np.ndarray, y: np.ndarray) -> xr.Dataset:
+    """The per-sample held-out data ``assess(fit, X, y).oof`` holds (loss, pred, y, weight)."""
     W, b = fit.path["coef"].values, fit.path["intercept"].values  # (L, K, d), (L, K)
+    Z = np.einsum("nd,lkd->lnk", X, W, optimize=True) + b[:, None, :]
+    zmax = Z.max(axis=-1, keepdims=True)
+    lse = np.log(np.exp(Z - zmax).sum(axis=-1)) + zmax[..., 0]
+    loss = lse - np.take_along_axis(Z, y[None, :, None], axis=-1)[..., 0]
+    return xr.Dataset({"loss": (("lambda", "sample"), loss),
+                       "pred": (("lambda", "sample"), Z.argmax(axis=-1).astype(np.int16)),
+                       "y": ("sample", y), "weight": ("sample", np.ones(y.size))},
+                      coords={"lambda": fit.lambda_, "class": np.arange(K)})
+
+
+def population_curves(fit, prior: np.ndarray, n_mc: int, rng: np.random.Generator) -> dict:
+    """Per-class population deviance and one-vs-all error (L, K) of the path, by 4-d Monte Carlo.
+
+    Given class c, the logits are N(W mu_c + b, sigma_c^2 W W'); the same standard normal
+    draws serve every lambda (through the Cholesky factor of W W', continuous in lambda).
+    """
+    W, b = fit.path["coef"].values, fit.path["intercept"].values
     L = W.shape[0]
-    Wf, bf = W.reshape(L * K, -1).T, b.reshape(-1)
-    grp = np.where(half, 0, K) + yte  # (half, class) of every test sample
-    onehot = np.zeros((yte.size, 2 * K))
-    onehot[np.arange(yte.size), grp] = 1.0
-    out = np.zeros((2 * K, L))
-    for a in range(0, yte.size, 4096):
-        Z = (Xte[a:a + 4096] @ Wf + bf).reshape(-1, L, K)
-        zmax = Z.max(axis=-1, keepdims=True)
-        lse = np.log(np.exp(Z - zmax).sum(axis=-1)) + zmax[..., 0]
-        nll = lse - np.take_along_axis(Z, yte[a:a + 4096, None, None], axis=-1)[..., 0]  # (rows, L)
-        out += onehot[a:a + 4096].T @ nll
-    cnt = onehot.sum(axis=0)
-    return 2.0 * (out / cnt[:, None]).reshape(2, K, L).transpose(0, 2, 1)
+    u = rng.standard_normal((K, n_mc, K))
+    dev = np.empty((L, K))
+    rate = np.empty((L, K, K))  # P(pred = p | y = c)
+    for j in range(L):
+        C = W[j] @ W[j].T
+        # the logits' covariance is singular along (1, ..., 1) (softmax's invariance): a tiny ridge
+        C = C + 1e-10 * max(np.trace(C), 1e-300) * np.eye(K)
+        Lc = np.linalg.cholesky(C)
+        for c in range(K):
+            m = W[j] @ _DATA["means"][c] + b[j]
+            Z = m + NOISE[c] * u[c] @ Lc.T
+            zmax = Z.max(axis=1, keepdims=True)
+            lse = np.log(np.exp(Z - zmax).sum(axis=1)) + zmax[:, 0]
+            dev[j, c] = 2.0 * np.mean(lse - Z[:, c])
+            rate[j, c] = np.bincount(Z.argmax(axis=1), minlength=K) / n_mc
+    ova = np.stack([prior[c] * (1 - rate[:, c, c]) + sum(prior[i] * rate[:, i, c] for i in range(K) if i != c)
+                    for c in range(K)], axis=1)
+    return {"deviance": dev, "ova_accuracy": ova}
 
 
-def check_test_curves(fit, Xte, yte, half) -> None:
-    """test_curves agrees with classdep.assess (run in --quick)."""
-    got = test_curves(fit, Xte, yte, half)
-    for i, h in enumerate((half, ~half)):
-        a = cd.assess(fit, Xte[h], yte[h])
-        np.testing.assert_allclose(got[i], a["deviance"].values / a["n"].values, rtol=1e-8)
+def true_optimum(curve: np.ndarray, lam: np.ndarray) -> float:
+    """log10 of the population optimum: quadratic vertex near the argmin; +-inf beyond the grid."""
+    x = np.log10(lam)
+    j = int(np.argmin(curve))
+    if j == 0 or j == x.size - 1:
+        return float(np.inf if x[j] == x.max() else -np.inf)
+    near = np.abs(x - x[j]) <= TRUTH_HALF + 1e-12
+    near[j - 1:j + 2] = True
+    c2, c1, _ = np.polyfit(x[near], curve[near], 2)
+    v = -c1 / (2 * c2) if c2 > 0 else x[j]
+    return float(np.clip(v, x[near].min(), x[near].max()))
 
 
-def one_set(s: int, R: int) -> dict:
-    """Everything measured on training set ``s``."""
-    d = _DATA
-    idx = np.sort(np.concatenate([r[N_PER_CLASS * s:N_PER_CLASS * (s + 1)] for r in d["rows"]]))
-    X, y = d["X"][idx], d["y"][idx]
-    ss = np.random.SeedSequence([d["seed"], s])
-    seeds = [int(c.generate_state(1)[0]) for c in ss.spawn(4)]
-    out: dict = {}
-    t0 = time.perf_counter()
-    cv = cd.cv_glmnet(X, y, nfolds=NFOLDS, lambda_=GRID, seed=seeds[0], progress=False)
-    t1 = time.perf_counter()
-    out["t_cv"] = t1 - t0
-    # the truth's ingredients: the full-data path and a 4/5 path on the fine grid, on the test sample
-    out["curve_full"] = test_curves(cd.glmnet(X, y, lambda_=FINE), d["Xte"], d["yte"], d["half"])
-    keep = cv.foldid != 0
-    fit_fold = cd.glmnet(X[keep], y[keep], lambda_=FINE)
-    out["curve_fold"] = test_curves(fit_fold, d["Xte"], d["yte"], d["half"])
-    if d.get("check") and s == 0:
-        check_test_curves(fit_fold, d["Xte"], d["yte"], d["half"])
-    t2 = time.perf_counter()
-    out["t_truth"] = t2 - t1
-    lo = np.full((len(METHODS), len(LEVELS), K), np.nan)
+def method_names(windows) -> list[str]:
+    names = ["grid-perc"]
+    for w in windows:
+        names += [f"smooth{w:g}-{t}" for t in TYPES]
+    return names + [f"smooth{SMOOTH_WINDOW:g}-bca"]
+
+
+def one_rep(design: str, rep: int, R: int, windows, n_mc: int) -> dict:
+    """Everything measured on replication ``rep`` of ``design``."""
+    d = list(DESIGNS).index(design)
+    ss = np.random.SeedSequence([_DATA["seed"], d, rep])
+    rngs = [np.random.default_rng(s) for s in ss.spawn(3)]
+    prior = proportions(design)
+    gs, ext, idx = grids(design)
+    t0 = time.process_time()
+    Xtr, ytr = draw(rngs[0], counts_of(prior, N_TRAIN))
+    fit = cd.glmnet(Xtr, ytr, lambda_=ext)
+    pop = population_curves(fit, prior, n_mc, rngs[1])
+    truth = np.array([[true_optimum(pop[m][:, k], ext) for k in range(K)] for m in MEASURES])  # (M, K)
+    t1 = time.process_time()
+    Xv, yv = draw(rngs[2], counts_of(prior, N_VAL))
+    oof = heldout_oof(fit, Xv, yv)
+    if _DATA.get("check") and rep == 0:
+        h = cd.assess(fit, Xv, yv)
+        np.testing.assert_allclose(h.oof["loss"].values, oof["loss"].values, rtol=1e-8, atol=1e-10)
+        np.testing.assert_array_equal(h.oof["pred"].values, oof["pred"].values)
+    names = method_names(windows)
+    lo = np.full((len(NLAMBDAS), len(MEASURES), len(names), K), np.nan)
     hi = np.full_like(lo, np.nan)
-    names = list(METHODS)
-    atoms = np.zeros((len(METHODS), len(LEVELS)), dtype=bool)
-    other = np.zeros((len(METHODS), len(LEVELS)), dtype=np.int64)
-    boots = {}
-    for est, sd in (("grid", seeds[1]), ("smooth", seeds[1]), ("moon", seeds[2])):
-        boots[est] = cd.boot(cv, R=R, estimator=est, seed=sd)
-    for m, (est, typ, _, _) in enumerate(METHODS.values()):
-        if est is None:
-            continue
-        for i, conf in enumerate(LEVELS):
-            with warnings.catch_warnings(record=True) as caught:
-                warnings.simplefilter("always")
-                ci = cd.boot_ci(boots[est], conf=conf, type=typ).ci.values
-            lo[m, i], hi[m, i] = np.log10(ci[:, 0]), np.log10(ci[:, 1])
-            for w in caught:
-                if issubclass(w.category, BootWarning) and "atoms" in str(w.message):
-                    atoms[m, i] = True
-                else:
-                    other[m, i] += 1
-    cs = cd.confset(cv, alpha=0.1, R=R, seed=seeds[3])
-    p = cs["pvalue"].values  # (K, L): kept at level conf where p > 1 - conf
-    mc = names.index("confset")
-    for i, conf in enumerate(LEVELS):
-        kept = p > 1.0 - conf
-        lam = np.where(kept, GRID, np.nan)
-        lo[mc, i], hi[mc, i] = np.log10(np.nanmin(lam, axis=1)), np.log10(np.nanmax(lam, axis=1))
-    out["t_boot"] = time.perf_counter() - t2
-    out.update(lo=lo, hi=hi, pvalue=p, atoms=atoms, other_warnings=other,
-               est_grid=np.log10(boots["grid"].t0.values), est_smooth=np.log10(boots["smooth"].t0.values),
-               sd_smooth=np.log10(boots["smooth"].t.values).std(axis=0, ddof=1))
-    return out
+    est = np.full((len(NLAMBDAS), len(MEASURES), len(windows) + 1, K), np.nan)
+    edge = np.zeros((len(NLAMBDAS), len(MEASURES), K), dtype=bool)
+    seed = int(ss.generate_state(1)[0])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # atoms, extreme order statistics: counted by coverage, not read
+        for g, ix in enumerate(idx):
+            o = oof.isel({"lambda": ix})
+            for m, meas in enumerate(MEASURES):
+                boots = {"grid": cd.boot(o, R=R, seed=seed, measure=meas, estimator="grid")}
+                for w in windows:
+                    boots[w] = cd.boot(o, R=R, seed=seed, measure=meas, window=w)
+                edge[g, m] = boots["grid"].t0["at_edge"].values != ""
+                est[g, m, 0] = np.log10(boots["grid"].t0.values)
+                for i, w in enumerate(windows):
+                    est[g, m, i + 1] = np.log10(boots[w].t0.values)
+                for n_, name in enumerate(names):
+                    kind, typ = name.rsplit("-", 1)
+                    b = boots["grid"] if kind == "grid" else boots[float(kind[len("smooth"):])]
+                    ci = cd.boot_ci(b, conf=CONF, type=typ).ci.values
+                    with np.errstate(divide="ignore"):
+                        lo[g, m, n_], hi[g, m, n_] = np.log10(ci[:, 0]), np.log10(ci[:, 1])
+    return dict(lo=lo, hi=hi, est=est, edge=edge, truth=truth, design=d, rep=rep,
+                t_truth=t1 - t0, t_boot=time.process_time() - t1)
 
 
 def _init(data: dict) -> None:
     _DATA.update(data)
 
 
-def _run(args: tuple[int, int]) -> dict:
-    return one_set(*args)
+def _run(args: tuple) -> dict:
+    return one_rep(*args)
 
 
-# -- truth and coverage ------------------------------------------------------------------------------
+# -- the report -------------------------------------------------------------------------------------
 
 
-def quad_vertex(curve: np.ndarray, loglam: np.ndarray, half: int = 2) -> float:
-    """Vertex (log10 lambda) of the quadratic through the argmin and ``half`` points either side."""
-    j = int(np.argmin(curve))
-    sl = slice(max(0, j - half), min(curve.size, j + half + 1))
-    c2, c1, _ = np.polyfit(loglam[sl], curve[sl], 2)
-    v = -c1 / (2 * c2) if c2 > 0 else loglam[j]
-    return float(np.clip(v, loglam[sl].min(), loglam[sl].max()))
-
-
-def truth(curves: np.ndarray) -> dict:
-    """Grid and continuous optima (log10) of the average of per-set curves (sets, L_fine, K)."""
-    avg = curves.mean(axis=0)
-    coarse = avg[::REFINE]
-    jg = coarse.argmin(axis=0)
-    lf = np.log10(FINE)
-    return dict(grid=np.log10(GRID[jg]), index=jg,
-                cont=np.array([quad_vertex(avg[:, k], lf) for k in range(K)]), avg=avg)
-
-
-def coverage(res: dict, tr: dict) -> dict:
-    """Per-method, per-level coverage (per class) of its target truth and mean width in decades."""
-    names = list(METHODS)
-    lo, hi = res["lo"], res["hi"]  # (sets, M, levels, K)
-    out = {}
-    eps = 1e-9
-    for m, (name, (_, _, target, _)) in enumerate(METHODS.items()):
-        for i, conf in enumerate(LEVELS):
-            covers = {}
-            for t in ("grid", "cont"):
-                x = tr[t][None, :]
-                if name == "confset" and t == "grid":
-                    c = res["pvalue"][:, np.arange(K), tr["index"]] > 1.0 - conf
-                else:
-                    c = (lo[:, m, i] <= x + eps) & (x - eps <= hi[:, m, i])
-                covers[t] = c  # NaN bounds compare False: a failed interval does not cover
-            x = tr[target][None, :]
-            # the side of a miss (for confset: outside the span of its kept lambdas)
-            below, above = (x < lo[:, m, i] - eps), (x > hi[:, m, i] + eps)
-            width = hi[:, m, i] - lo[:, m, i]
-            out[name, conf] = dict(cover=covers[target], cover_other=covers["cont" if target == "grid"
-                                                                              else "grid"],
-                                   width=width, nan=int(np.isnan(width).sum()), target=target,
-                                   below=float(below.mean()), above=float(above.mean()),
-                                   atoms=float(res["atoms"][:, m, i].mean()),
-                                   index=names.index(name))
-    return out
-
-
-def verdict(p: float, p_cls: np.ndarray, conf: float, n_sets: int) -> str:
-    """At nominal within sampling error, or not (pooled within 2 MCSE, every class within 3)."""
-    se_pool = np.sqrt(conf * (1 - conf) / (n_sets * K))
-    se_cls = np.sqrt(conf * (1 - conf) / n_sets)
-    if p < conf - 2 * se_pool or (p_cls < conf - 3 * se_cls).any():
-        return "**under-covers**"
-    if p > conf + 2 * se_pool:
-        return "over-covers"
-    return "at nominal"
-
-
-# -- the speed benchmark ------------------------------------------------------------------------------
-
-
-def speed(n: int = 60000, L: int = 50, n_classes: int = 10, R: int = 2000, repeats: int = 3) -> list[dict]:
-    import xarray as xr
-
-    rng = np.random.default_rng(0)
-    y = np.repeat(np.arange(n_classes), n // n_classes)
-    lam = np.geomspace(1e-1, 1e-5, L)
-    x = np.log(lam)[:, None]
-    x0 = rng.uniform(np.log(1e-4), np.log(1e-2), n_classes)[y]
-    loss = 0.05 * (x - x0) ** 2 + rng.exponential(0.5, y.size) + rng.normal(0, 0.01, (L, y.size))
-    oof = xr.Dataset({"loss": (("lambda", "sample"), np.abs(loss)), "y": ("sample", y),
-                      "weight": ("sample", np.ones(y.size))},
-                     coords={"lambda": lam, "class": np.arange(n_classes)})
-    rows = []
-    for est in ("grid", "smooth", "moon"):
-        ts = []
-        for r in range(repeats):
-            t = time.perf_counter()
-            cd.boot(oof, R=R, estimator=est, seed=r)
-            ts.append(time.perf_counter() - t)
-        rows.append(dict(what=f'boot(oof, R={R}, estimator="{est}")', best=min(ts),
-                         median=float(np.median(ts)), n=n, L=L, K=n_classes, repeats=repeats))
-    return rows
-
-
-# -- the report ---------------------------------------------------------------------------------------
+def cell_coverage(res: dict, d: int, g: int, m: int, n_: int) -> dict:
+    """Coverage of one (design, grid, measure, method), with its replication-level MC SE."""
+    sel = res["design"] == d
+    lo, hi = res["lo"][sel, g, m, n_], res["hi"][sel, g, m, n_]  # (reps, K)
+    t = res["truth"][sel, m]  # (reps, K)
+    cov = (lo <= t) & (t <= hi)  # NaN bounds compare False: a failed interval does not cover
+    per_rep = cov.mean(axis=1)
+    n = per_rep.size
+    p = float(cov.mean())
+    se = float(per_rep.std(ddof=1) / np.sqrt(n)) if n > 1 else np.nan
+    width = hi - lo
+    fin = np.isfinite(width)
+    return dict(p=p, se=se, n=n, below=float((t < lo).mean()), above=float((t > hi).mean()),
+                width=float(width[fin].mean()) if fin.any() else np.nan, per_class=cov.mean(axis=0),
+                one_sided=float((~np.isfinite(width)).mean()))
 
 
 def report(res: dict, args, wall: float, info: dict, speed_rows: list[dict] | None) -> str:
-    n = res["lo"].shape[0]
-    tr = truth(res["curve_full"].sum(axis=1) / 2)  # both test halves (equal sizes)
-    trf = truth(res["curve_fold"].sum(axis=1) / 2)
-    cov = coverage(res, tr)
-    cov_f = coverage(res, trf)
-    L = []
-    L.append(f"Coverage study: {n} training sets of {K * N_PER_CLASS} samples ({N_PER_CLASS} per class; "
-             f"make_mixture(n_classes={K}, n_features={N_FEATURES}, separation={SEPARATION:g}, "
-             f"noise=linspace({NOISE[0]:g}, {NOISE[-1]:g}, {K}), seed={args.seed})), "
-             f"cv_glmnet(nfolds={NFOLDS}) on {GRID.size} lambdas geomspace(1, 1e-4) "
-             f"({np.log10(GRID[0] / GRID[1]):.3f} decades apart), R = {args.R} out-of-fold replicates, "
-             f"truth from a test sample of {args.n_test}.")
+    windows = [float(w) for w in res["windows"]]
+    names = method_names(windows)
+    reps = {name: int((res["design"] == d).sum()) for d, name in enumerate(DESIGNS)}
+    L = ["Coverage of 90% bootstrap intervals for every class's optimal lambda, held-out protocol: "
+         f"make_mixture(n_classes={K}, n_features={N_FEATURES}, separation={SEPARATION:g}, "
+         f"noise=linspace({NOISE[0]:g}, {NOISE[-1]:g}, {K}), seed={args.seed}) population; training and "
+         f"validation samples of {N_TRAIN}; R = {args.R} replicates; truth from {args.n_mc} Monte-Carlo "
+         "draws "
+         "per class of the path's logits. Replications: "
+         + ", ".join(f"{k} {v}" for k, v in reps.items()) + ".", ""]
+    # the default, then every method, per cell
+    cells = [(d, g, m) for d in range(len(DESIGNS)) for g in range(len(NLAMBDAS))
+             for m in range(len(MEASURES))]
+    dflt = names.index(f"smooth{SMOOTH_WINDOW:g}-perc")
+
+    def row_of(n_):
+        out = []
+        for d, g, m in cells:
+            c = cell_coverage(res, d, g, m, n_)
+            out.append(c)
+        return out
+
+    head = ["design", "lambdas", "measure", "coverage ± MC SE", "per class (0, 1, 2, 3)",
+            "truth below / above",
+            "one-sided", "mean width (decades)", "within 0.90 ± 0.05"]
+    L.append(f"Default: boot(h) + boot_ci(b, conf=0.9) = smoothed optimum over {SMOOTH_WINDOW:g} decade(s), "
+             "percentile interval.")
     L.append("")
-    L.append("Coverage of the true optimum (its target: `grid` = argmin of the population curve over "
-             "the 25 grid lambdas, `cont` = its continuous minimizer); all classes pooled "
-             f"(N = {n * K}) ± Monte-Carlo SE sqrt(p(1-p)/N); per class N = {n} "
-             f"(SE {np.sqrt(0.9 * 0.1 / n):.3f} at 0.90, {np.sqrt(0.95 * 0.05 / n):.3f} at 0.95). "
-             "Width: mean log10(upper/lower), decades.")
-    L.append("")
-    head = ["method", "target", "level", "coverage (pooled)", *[f"class {k}" for k in range(K)],
-            "truth below / above it", "covers other truth", "covers 4/5-size truth", "mean width", "verdict"]
     L.append("| " + " | ".join(head) + " |")
     L.append("|" + "|".join("---" for _ in head) + "|")
-    for conf in LEVELS:
-        for name in METHODS:
-            c = cov[name, conf]
-            p_cls = c["cover"].mean(axis=0)
-            p = float(c["cover"].mean())
-            se = np.sqrt(p * (1 - p) / (n * K))
-            w = np.nanmean(c["width"])
-            row = [name, c["target"], f"{conf:.2f}", f"{p:.3f} ± {se:.3f}", *[f"{v:.3f}" for v in p_cls],
-                   f"{c['below']:.3f} / {c['above']:.3f}", f"{c['cover_other'].mean():.3f}",
-                   f"{cov_f[name, conf]['cover'].mean():.3f}", f"{w:.3f}", verdict(p, p_cls, conf, n)]
-            L.append("| " + " | ".join(row) + " |")
+    for (d, g, m), c in zip(cells, row_of(dflt), strict=True):
+        ok = abs(c["p"] - CONF) <= 0.05
+        L.append("| " + " | ".join([
+            list(DESIGNS)[d], str(NLAMBDAS[g]), MEASURES[m], f"{c['p']:.3f} ± {c['se']:.3f}",
+            ", ".join(f"{v:.2f}" for v in c["per_class"]), f"{c['below']:.3f} / {c['above']:.3f}",
+            f"{c['one_sided']:.2f}", f"{c['width']:.2f}", "yes" if ok else "**no**"]) + " |")
     L.append("")
-    L.append("Verdict: `at nominal` when the pooled coverage is within 2 Monte-Carlo SE of the level and "
-             "every class within 3; `truth below / above it`: the misses, by side (pooled; nominally "
-             "(1 - level) / 2 each); `covers other truth`: coverage of the other target (continuous for "
-             "grid methods, grid for the smoothed); `covers 4/5-size truth`: coverage of the target "
-             "computed from paths fitted on 4/5 of each training set "
-             f"({(NFOLDS - 1) * K * N_PER_CLASS // NFOLDS} samples, the size cross-validation trains on).")
+    L.append("Every method (coverage per cell; cells in the order design / lambdas / measure below; "
+             "`worst` = the largest |coverage - 0.90|):")
     L.append("")
-    # diagnostics per class
-    L.append("Per class (log10 lambda): the truth, the estimates' mean and spread over the training sets, "
-             "and the bootstrap's own spread.")
-    L.append("")
-    head = ["class", "noise sd", "truth grid", "truth cont", "4/5-size cont", "mean grid argmin",
-            "mean smoothed", "sd smoothed (sets)", "mean boot sd (smoothed)", "truth halves (cont)"]
+    short = {"deviance": "dev", "ova_accuracy": "ova"}
+    head = ["method", *[f"{list(DESIGNS)[d][:3]}/{NLAMBDAS[g]}/{short[MEASURES[m]]}" for d, g, m in cells],
+            "worst", "mean width"]
     L.append("| " + " | ".join(head) + " |")
     L.append("|" + "|".join("---" for _ in head) + "|")
-    # stability of the truth: from each half of the test sample, and from each half of the sets
-    tA = truth(res["curve_full"][:, 0])["cont"]
-    tB = truth(res["curve_full"][:, 1])["cont"]
-    h = n // 2
-    s1 = truth(res["curve_full"][:h].sum(axis=1) / 2)["cont"]
-    s2 = truth(res["curve_full"][h:].sum(axis=1) / 2)["cont"]
-    for k in range(K):
-        row = [str(k), f"{NOISE[k]:.2f}", f"{tr['grid'][k]:.3f}", f"{tr['cont'][k]:.3f}",
-               f"{trf['cont'][k]:.3f}",
-               f"{res['est_grid'][:, k].mean():.3f}", f"{res['est_smooth'][:, k].mean():.3f}",
-               f"{res['est_smooth'][:, k].std(ddof=1):.3f}", f"{res['sd_smooth'][:, k].mean():.3f}",
-               f"test {tA[k]:.3f} / {tB[k]:.3f}; sets {s1[k]:.3f} / {s2[k]:.3f}"]
-        L.append("| " + " | ".join(row) + " |")
+    for n_, name in enumerate(names):
+        cs = row_of(n_)
+        worst = max(abs(c["p"] - CONF) for c in cs)
+        L.append("| " + " | ".join([name, *[f"{c['p']:.3f}" for c in cs], f"{worst:.3f}",
+                                    f"{np.nanmean([c['width'] for c in cs]):.2f}"]) + " |")
     L.append("")
-    ga = cov["grid-perc", LEVELS[0]]["atoms"]
-    ba = cov["grid-bca", LEVELS[0]]["atoms"]
-    sa = cov["smooth-perc", LEVELS[0]]["atoms"]
-    nan_bca = cov["grid-bca", LEVELS[0]]["nan"] + cov["grid-bca", LEVELS[1]]["nan"]
-    other = res["other_warnings"].sum(axis=0)
-    names = list(METHODS)
-    L.append(f"Warnings (suppressed during the run, counted): BootWarning 'atoms' in {100 * ga:.0f}% of the "
-             f"sets for grid-perc, {100 * ba:.0f}% for grid-bca, {100 * sa:.0f}% for smooth-perc; "
-             f"{nan_bca} NaN grid-BCa intervals (counted as not covering); other warnings: "
-             + ", ".join(f"{nm} {int(other[names.index(nm)].sum())}" for nm in names if nm != "confset")
-             + ".")
+    ses = [c["se"] for n_ in range(len(names)) for c in row_of(n_)]
+    L.append(f"Monte-Carlo SE of a cell's coverage (from the replications): {np.nanmin(ses):.3f} to "
+             f"{np.nanmax(ses):.3f}.")
     L.append("")
-    L.append(f"Cost per training set (mean): cross-validation {res['t_cv'].mean():.2f} s, truth paths and "
-             f"test scoring {res['t_truth'].mean():.2f} s, all bootstraps and the confidence set "
-             f"{res['t_boot'].mean():.2f} s; wall {wall / 60:.1f} min with {args.workers} worker(s).")
+    # per class: truth and estimates
+    L.append("Truth and estimates per design (log10 lambda; mean over replications, 50 lambdas, "
+             "default window): truth, smoothed estimate, sd of the estimate; share of one-sided intervals.")
+    L.append("")
+    head = ["design", "measure", *[f"class {k}" for k in range(K)]]
+    L.append("| " + " | ".join(head) + " |")
+    L.append("|" + "|".join("---" for _ in head) + "|")
+    iw = windows.index(SMOOTH_WINDOW) + 1 if SMOOTH_WINDOW in windows else 1
+    for d, dn in enumerate(DESIGNS):
+        sel = res["design"] == d
+        for m, mn in enumerate(MEASURES):
+            t = res["truth"][sel, m]
+            e = res["est"][sel, 1, m, iw]
+            one = res["edge"][sel, 1, m].mean(axis=0)
+            cols = []
+            for k in range(K):
+                tk = t[:, k]
+                fin = np.isfinite(tk)
+                beyond = f" ({(~fin).sum()} beyond)" if (~fin).any() else ""
+                cols.append(f"{tk[fin].mean():.2f}{beyond}; {e[:, k].mean():.2f} ± "
+                            f"{e[:, k].std(ddof=1):.2f}; "
+                            f"{one[k]:.2f}")
+            L.append("| " + " | ".join([dn, mn, *cols]) + " |")
+    L.append("")
+    L.append(f"CPU per replication (mean): training path and truth {res['t_truth'].mean():.2f} s, "
+             f"all bootstraps and intervals {res['t_boot'].mean():.2f} s; wall {wall / 60:.1f} min with "
+             f"{args.workers} worker(s).")
     if speed_rows:
         L.append("")
         sp = speed_rows[0]
@@ -395,32 +370,59 @@ def report(res: dict, args, wall: float, info: dict, speed_rows: list[dict] | No
     return "\n".join(L)
 
 
+# -- the speed benchmark ------------------------------------------------------------------------------
+
+
+def speed(n: int = 60000, L: int = 50, n_classes: int = 10, R: int = 2000, repeats: int = 3) -> list[dict]:
+    rng = np.random.default_rng(0)
+    y = np.repeat(np.arange(n_classes), n // n_classes)
+    lam = np.geomspace(1e-1, 1e-5, L)
+    x = np.log(lam)[:, None]
+    x0 = rng.uniform(np.log(1e-4), np.log(1e-2), n_classes)[y]
+    loss = 0.05 * (x - x0) ** 2 + rng.exponential(0.5, y.size) + rng.normal(0, 0.01, (L, y.size))
+    pred = np.where(rng.random((L, y.size)) < 0.9, y, rng.integers(0, n_classes, (L, y.size)))
+    oof = xr.Dataset({"loss": (("lambda", "sample"), np.abs(loss)), "y": ("sample", y),
+                      "pred": (("lambda", "sample"), pred), "weight": ("sample", np.ones(y.size))},
+                     coords={"lambda": lam, "class": np.arange(n_classes)})
+    rows = []
+    for est, meas in (("grid", "deviance"), ("smooth", "deviance"), ("moon", "deviance"),
+                      ("smooth", "ova_accuracy")):
+        ts = []
+        for r in range(repeats):
+            t = time.perf_counter()
+            cd.boot(oof, R=R, estimator=est, seed=r, measure=meas)
+            ts.append(time.perf_counter() - t)
+        rows.append(dict(what=f'boot(oof, R={R}, estimator="{est}", measure="{meas}")', best=min(ts),
+                         median=float(np.median(ts)), n=n, L=L, K=n_classes, repeats=repeats))
+    return rows
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--sets", type=int, default=400, help="simulated training sets (default 400)")
+    ap.add_argument("--reps", type=int, default=150, help="replications per design (default 150)")
     ap.add_argument("--R", type=int, default=300, help="bootstrap replicates per interval (default 300)")
-    ap.add_argument("--seed", type=int, default=0, help="seed of the mixture and of every set's draws")
-    ap.add_argument("--n-test", type=int, default=50000, help="size of the test sample (default 50000)")
+    ap.add_argument("--windows", type=float, nargs="+", default=[0.5, 1.0, 1.5, 2.0],
+                    help="smoothing windows to compare, decades (default 0.5 1 1.5 2)")
+    ap.add_argument("--seed", type=int, default=0, help="seed of the mixture and of every replication")
+    ap.add_argument("--n-mc", type=int, default=40000, help="Monte-Carlo draws per class for the truth")
     ap.add_argument("--workers", type=int, default=1, help="processes (default 1)")
     ap.add_argument("--time-limit", type=float, default=None,
-                    help="minutes: stop after the sets finished by then (the first ones, in order)")
-    ap.add_argument("--no-speed", action="store_true", help="skip the R=2000 timing")
-    ap.add_argument("--quick", action="store_true", help="smoke test: 6 sets, R=60, 4000 test samples, "
-                    "a small timing")
+                    help="minutes: stop after the replications finished by then (a prefix)")
+    ap.add_argument("--speed", action="store_true", help="also time boot(R=2000) on 60000 samples")
+    ap.add_argument("--quick", action="store_true", help="smoke test: 2 replications per design, R=60, "
+                    "checked against assess()")
     ap.add_argument("--out", type=Path, default=HERE / "out" / "coverage.md")
     ap.add_argument("--from-raw", type=Path, default=None,
-                    help="rewrite the report from a saved coverage_raw.npz (no simulation, no timing)")
+                    help="rewrite the report from a saved coverage_raw.npz (no simulation)")
     args = ap.parse_args(argv)
     given = sys.argv[1:] if argv is None else list(argv)
     args.command = " ".join(["python", "benchmarks/bench_coverage.py", *given])
     if "OPENBLAS_NUM_THREADS" in os.environ:
         args.command = f"OPENBLAS_NUM_THREADS={os.environ['OPENBLAS_NUM_THREADS']} " + args.command
     if args.quick:
-        args.sets, args.R, args.n_test = 6, 60, 4000
-    import xarray
-
-    info = machine_info({"xarray": xarray.__version__, "classdep": cd.__version__})
+        args.reps, args.R, args.n_mc = 2, 60, 4000
+    info = machine_info({"xarray": xr.__version__, "classdep": cd.__version__})
     raw = args.out.with_name(args.out.stem + "_raw.npz")
     args.out.parent.mkdir(parents=True, exist_ok=True)
     speed_rows = None
@@ -428,20 +430,23 @@ def main(argv=None) -> int:
         with np.load(args.from_raw) as z:
             res = {k: z[k] for k in z.files}
         wall = float(res["wall"])
-        args.sets, args.R, args.n_test = res["lo"].shape[0], int(res["R"]), int(res["n_test"])
-        args.seed, args.workers, args.command = int(res["seed"]), int(res["workers"]), str(res["command"])
+        args.R, args.n_mc, args.seed = int(res["R"]), int(res["n_mc"]), int(res["seed"])
+        args.workers, args.command = int(res["workers"]), str(res["command"])
         info = json.loads(str(res["machine"]))
         speed_rows = json.loads(str(res["speed"])) if "speed" in res else None
     else:
         t0 = time.perf_counter()
-        data = make_data(args.sets, args.n_test, args.seed)
-        data["check"] = args.quick
-        jobs = [(s, args.R) for s in range(args.sets)]
+        means = cd.datasets.make_mixture(n_classes=K, n_features=N_FEATURES, n_samples=2 * K,
+                                         separation=SEPARATION, noise=NOISE,
+                                         seed=args.seed)["class_mean"].values
+        data = dict(means=means, seed=args.seed, check=args.quick)
+        # interleaved over the designs, so that a prefix (time limit) has them all alike
+        jobs = [(dn, r, args.R, args.windows, args.n_mc) for r in range(args.reps) for dn in DESIGNS]
         per = []
         limit = t0 + 60 * args.time_limit if args.time_limit else np.inf
         if args.workers > 1:
             with mp.get_context("fork").Pool(args.workers, initializer=_init, initargs=(data,)) as pool:
-                for r in pool.imap(_run, jobs, chunksize=1):  # in set order: a prefix of the sets
+                for r in pool.imap(_run, jobs, chunksize=1):  # in job order: a prefix of the jobs
                     per.append(r)
                     if time.perf_counter() > limit:
                         pool.terminate()
@@ -453,13 +458,14 @@ def main(argv=None) -> int:
                 if time.perf_counter() > limit:
                     break
         wall = time.perf_counter() - t0
-        if len(per) < args.sets:
-            print(f"time limit: {len(per)} of {args.sets} sets done", file=sys.stderr)
+        if len(per) < len(jobs):
+            print(f"time limit: {len(per)} of {len(jobs)} replications done", file=sys.stderr)
         res = {k: np.stack([np.asarray(p[k]) for p in per]) for k in per[0]}
-        meta = dict(grid=GRID, fine=FINE, wall=wall, R=args.R, n_test=args.n_test, seed=args.seed,
+        meta = dict(windows=np.asarray(args.windows), wall=wall, R=args.R, n_mc=args.n_mc, seed=args.seed,
                     workers=args.workers, command=args.command, machine=json.dumps(info))
         np.savez_compressed(raw, **res, **meta)  # saved before the report is written
-        if not args.no_speed:
+        res["windows"] = meta["windows"]
+        if args.speed:
             speed_rows = speed(n=6000, R=200, repeats=1) if args.quick else speed()
             np.savez_compressed(raw, **res, **meta, speed=json.dumps(speed_rows))
     text = report(res, args, wall, info, speed_rows)
