@@ -35,8 +35,12 @@ __all__ = ["ChunkedFeatures", "is_out_of_core", "scan_features", "aligned_rows",
            "take_rows", "weighted_gram", "cast_features"]
 
 
-# Rows per block of an in-memory weighted Gram matrix.
+# Rows per block of an in-memory weighted Gram matrix, at most: a block's product costs
+# 2 rows d^2 flops in one BLAS call, during which Python cannot act on a Ctrl-C or an
+# alarm.  Blocks are cut to about _GRAM_BLOCK_FLOPS (a fraction of a second on one core)
+# so that an interrupt gets through between them.
 _GRAM_ROWS = 65536
+_GRAM_BLOCK_FLOPS = 2e9
 
 
 def is_out_of_core(x: Any) -> bool:
@@ -336,10 +340,11 @@ def weighted_gram(xp, X, w):
     if isinstance(X, ChunkedFeatures):
         return X.gram(w)
     # in row blocks: no temporary the size of X (the memory plan counts none)
-    n = X.shape[0]
+    n, d = X.shape
+    rows = int(min(_GRAM_ROWS, max(256, _GRAM_BLOCK_FLOPS // (2 * d * d + 1))))
     out = None
-    for a in range(0, n, _GRAM_ROWS):
-        b = min(a + _GRAM_ROWS, n)  # the array API leaves out-of-bounds stops unspecified
+    for a in range(0, n, rows):
+        b = min(a + rows, n)  # the array API leaves out-of-bounds stops unspecified
         Xb = X[a:b, ...]
         part = Xb.T @ (Xb * w[a:b][:, None])
         out = part if out is None else out + part

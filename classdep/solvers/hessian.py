@@ -100,8 +100,7 @@ def hessian_blocks(prob: Problem, P, *, work_dtype=None, max_rows: int | None = 
                 # sum_i x~_i x~_i^T ⊗ (diag(c_i p_i) - q_i q_i^T) with q_i = sqrt(c_i) p_i:
                 # the rank-one parts are one product F^T F (F = x~ ⊗ q, rows scaled by the
                 # sampling factor's square root), the diagonal parts K products of size (d+1)^2.
-                F = xp.reshape(Xw[:, :, None] * xp.astype(qm, wdt)[:, None, :], (Xw.shape[0], D1 * K))
-                part = xp.reshape(-(F.T @ F), (D1, K, D1, K))
+                part = xp.reshape(-_rank_one_sum(xp, Xw, xp.astype(qm, wdt)), (D1, K, D1, K))
                 for k in range(K):
                     part[:, k, :, k] = part[:, k, :, k] + Xw.T @ (Xw * dm[:, k][:, None])
             Hm = part if Hm is None else Hm + part
@@ -128,6 +127,34 @@ def hessian_blocks(prob: Problem, P, *, work_dtype=None, max_rows: int | None = 
                 D1 * K, dtype=dt)
         Hs.append(Hm)
     return xp.stack(Hs), q is None
+
+
+# Flops of one block of the rank-one sum F^T F (see _rank_one_sum): BLAS holds the
+# interpreter for the whole of one call, so blocks of about this size (a fraction of a
+# second on one core) let a Ctrl-C or an alarm through between them.
+_BLOCK_FLOPS = 2e9
+_MIN_BLOCK_ROWS = 256
+
+
+def _rank_one_sum(xp, Xw, q):
+    """``F^T F`` with ``F = x~ ⊗ q`` (rows ``x~_i ⊗ q_i``), summed over row blocks.
+
+    One product over all rows would cost ``2 n ((d+1) K)^2`` flops in one uninterruptible
+    call (minutes for large heads); blocks of :data:`_BLOCK_FLOPS` (at least
+    :data:`_MIN_BLOCK_ROWS` rows, so that each stays an efficient product) do the same
+    sum, and never form ``F`` whole.
+    """
+    nr, D1 = Xw.shape
+    K = q.shape[1]
+    p = D1 * K
+    step = int(max(_MIN_BLOCK_ROWS, _BLOCK_FLOPS // (2 * p * p + 1)))
+    out = None
+    for a in range(0, nr, step):
+        e = min(a + step, nr)
+        F = xp.reshape(Xw[a:e, :, None] * q[a:e, None, :], (e - a, p))
+        part = F.T @ F
+        out = part if out is None else out + part
+    return out
 
 
 def hessian_bytes(n: int, d: int, K: int, M: int, family: str, itemsize: int = 8) -> int:

@@ -124,7 +124,18 @@ class PreconditionerSchedule:
         if prob.n >= 2 * _CHOICE_ROWS:
             draw = np.random.default_rng(0).choice(prob.n, _CHOICE_ROWS, replace=False)
             self._choice_rows = np.sort(draw)
-        self.basis = feature_basis(prob)
+        self._prob = prob
+        self._basis = None
+
+    @property
+    def basis(self):
+        """:func:`~classdep.solvers.kronecker.feature_basis` of the problem, computed when
+        the Kronecker preconditioner is first used: the Hessian and block preconditioners
+        never need the ``d x d`` eigendecomposition (``d^3`` flops in one uninterruptible
+        LAPACK call)."""
+        if self._basis is None:
+            self._basis = feature_basis(self._prob)
+        return self._basis
 
     def record(self, cg_iterations: int) -> None:
         """The length of the CG solve just run: a long one has the factor formed anew."""
