@@ -634,3 +634,110 @@ def test_grid_bad_over_and_unpaired_levels_fail_clearly(grid):
     bad.cvs = [grid[0], other, grid[2]]
     with pytest.raises(ValueError, match="level 1 holds other samples"):
         cd.boot(bad, R=5, over="augment")
+
+
+# (10) the accuracy measures and the smoothing window in decades ------------------------------
+
+def _loop_accuracy(oof: xr.Dataset, idx: np.ndarray, measure: str) -> tuple[np.ndarray, np.ndarray]:
+    """Per-class error curves (K, L) and the global one (L,) of the samples ``idx``, by a loop over
+    them: 1 - recall (global 1 - accuracy), or the one-vs-all error (FN + FP) / N (global its mean)."""
+    pred, y, w = oof["pred"].values, oof["y"].values, oof["weight"].values
+    K, L = oof.sizes["class"], pred.shape[0]
+    conf = np.zeros((L, K, K))
+    for i in idx:
+        conf[np.arange(L), y[i], pred[:, i]] += w[i]
+    tp = np.diagonal(conf, axis1=1, axis2=2)
+    n_c, p_c, N = conf.sum(axis=2), conf.sum(axis=1), conf.sum(axis=(1, 2))
+    if measure == "recall":
+        return (1 - tp / n_c).T, 1 - tp.sum(axis=1) / N
+    ova = (n_c - tp + p_c - tp) / N[:, None]
+    return ova.T, ova.mean(axis=1)
+
+
+@pytest.mark.parametrize("measure", ["recall", "ova_accuracy"])
+def test_accuracy_replicates_are_the_optima_of_their_resampled_confusions(data, measure):
+    _, cv = data
+    oof = cv.oof
+    lam = oof["lambda"].values
+    b = cd.boot(cv, R=20, estimator="grid", seed=3, measure=measure, strata=None)
+    f = resample_counts(oof["y"].values, 20, seed=3, strata=None)
+    for r in range(20):
+        idx = np.repeat(np.arange(f.shape[1]), f[r].astype(int))
+        cur, glob = _loop_accuracy(oof, idx, measure)
+        assert b.t.values[r].tolist() == [_argmin_largest(cur[k], lam) for k in range(4)]
+        assert float(b.t_global.values[r]) == _argmin_largest(glob, lam)
+    # the original data: classwise's curves (accuracies, here as errors) and its regret
+    cw = cd.classwise(cv, measure=measure, null=0)
+    cur, _ = _loop_accuracy(oof, np.arange(oof.sizes["sample"]), measure)
+    np.testing.assert_allclose(1 - cw.curves.values, cur.T, rtol=1e-12, atol=1e-15)
+    reg = cd.boot(cv, R=1, statistic="regret", seed=0, measure=measure)
+    np.testing.assert_allclose(reg.t0.values, cw.regret.values, rtol=1e-10, atol=1e-12)
+    assert reg.t.attrs["measure"] == measure and measure in str(reg)
+
+
+def test_ova_accuracy_bca_and_intervals(data):
+    _, cv = data
+    b = cd.boot(cv, R=200, seed=2, measure="ova_accuracy")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", BootWarning)
+        for typ in ("perc", "basic", "norm", "bca"):
+            ci = cd.boot_ci(b, conf=0.9, type=typ)
+            assert (ci.ci.sel(bound="lower") <= ci.ci.sel(bound="upper")).all(), typ
+            assert ci.ci.attrs["measure"] == "ova_accuracy"
+
+
+def test_measures_that_cannot_be_resampled_say_why(data):
+    _, cv = data
+    with pytest.raises(ValueError, match="every class's probability"):
+        cd.boot(cv, R=5, measure="ova_deviance")
+    with pytest.raises(ValueError, match="measure"):
+        cd.boot(cv, R=5, measure="precision")
+    with pytest.raises(ValueError, match="pred"):
+        cd.boot(cv.oof.drop_vars("pred"), R=5, measure="recall")
+    with pytest.raises(ValueError, match="method='oof'"):
+        cd.boot(cv, R=5, measure="recall", method="refit", x=np.zeros((4, 2)), y=[0, 1, 0, 1])
+
+
+@pytest.mark.parametrize("L", [20, 50])
+@pytest.mark.parametrize("window", [0.1, 0.6, 1.0, 2.5])
+def test_smooth_window_is_in_decades(L, window):
+    """The quadratic is fitted to the lambdas within window/2 decades of the argmin (at least its
+    neighbours): the vertex equals np.polyfit's on those points."""
+    lam = np.geomspace(1.0, 1e-4, L)
+    x = np.log10(lam)
+    rng = np.random.default_rng(L)
+    loss = np.exp(x + 2.2) - 0.9 * (x + 2.2) + 0.002 * rng.standard_normal(L)  # asymmetric, noisy
+    oof = xr.Dataset({"loss": (("lambda", "sample"), loss[:, None]), "y": ("sample", [0])},
+                     coords={"lambda": lam, "class": [0]})
+    b = cd.boot(oof, R=1, seed=0, window=window)
+    assert b.t.attrs["window"] == window
+    assert np.log(float(b.t0.values[0])) == pytest.approx(_polyfit_min(loss, lam, window), abs=1e-9)
+
+
+def test_window_in_decades_does_not_move_with_grid_density():
+    """On one smooth curve the smoothed optimum on 20 and on 50 lambdas agree when the window is in
+    decades; a window of a fixed number of grid points (the former rule) moves with the density."""
+    x0 = -2.2
+
+    def est(L, window):
+        lam = np.geomspace(1.0, 1e-4, L)
+        x = np.log10(lam)
+        loss = np.exp(x - x0) - (x - x0)  # minimum at x0, steeper above it than below
+        oof = xr.Dataset({"loss": (("lambda", "sample"), loss[:, None]), "y": ("sample", [0])},
+                         coords={"lambda": lam, "class": [0]})
+        return np.log10(float(cd.boot(oof, R=1, seed=0, window=window).t0.values[0]))
+
+    assert abs(est(20, 1.0) - est(50, 1.0)) < 0.02
+    step20, step50 = 4 / 19, 4 / 49
+    # +-3 grid points: 1.26 decades on 20 lambdas, 0.49 on 50
+    assert abs(est(20, 6 * step20) - est(50, 6 * step50)) > 0.03
+
+
+def test_window_is_checked(data):
+    _, cv = data
+    with pytest.raises(ValueError, match="positive"):
+        cd.boot(cv, R=2, window=0)
+    with pytest.raises(ValueError, match="estimator='smooth'"):
+        cd.boot(cv, R=2, estimator="grid", window=1.0)
+    with pytest.raises(TypeError, match="window"):
+        cd.boot(cv, R=2, window="wide")
