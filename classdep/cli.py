@@ -255,8 +255,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--nlambda", type=int, default=40, help="number of lambdas on the path")
     p.add_argument("--lambda-min-ratio", type=float, default=1e-5,
                    help="smallest lambda as a fraction of lambda_max (the largest)")
-    p.add_argument("--no-extend", dest="extend", action="store_false",
-                   help="do not extend the grid past an end where an optimum sits")
+    p.add_argument("--extend", action=argparse.BooleanOptionalAction, default=True,
+                   help="extend the grid past an end where an optimum sits")
     p.add_argument("--extend-limit", type=float, default=1e-3,
                    help="extend down to this fraction of the grid's smallest lambda at most")
     p.add_argument("--folds", type=int, default=5, help="folds of --protocol cv")
@@ -270,7 +270,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--loss", default="ce", choices=["ce", "la", "cdt", "vs", "ldt"],
                    help="training loss (ce: cross-entropy; the others adjust the logits for imbalance)")
     p.add_argument("--score-split", default=None,
-                   help="the split to score on (default: 'validation' if the features have one, else 'test')")
+                   help="the split to score on; None: 'validation' where the features have one, else 'test'")
     p.add_argument("--test-size", type=float, default=0.3,
                    help="share of samples held out when the features carry no split")
     p.add_argument("--checkpoint", default=None, metavar="DIR",

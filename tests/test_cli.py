@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 import classdep as cd
-from classdep.cli import main
+from classdep.cli import _parser, main
 
 
 @pytest.fixture(scope="module")
@@ -59,12 +60,42 @@ def test_report_with_features_adds_discriminant_analysis_of_the_ambiguous_classe
 
 def test_console_script_study_runs_from_a_shell(tmp_path):
     r = subprocess.run([sys.executable, "-m", "classdep.cli", "study", "--out", str(tmp_path / "s"),
-                        "--folds", "3", "--nlambda", "6"], capture_output=True, text=True, timeout=600)
+                        "--nlambda", "6", "--lambda-min-ratio", "1e-3", "--no-extend", "-R", "50",
+                        "--null", "10"], capture_output=True, text=True, timeout=600)
     assert r.returncode == 0, r.stderr
+    assert r.stdout.startswith("Protocol: held-out.") and "a seeded stratified split" in r.stdout
     assert "lambda_opt" in r.stdout and (tmp_path / "s" / "report.html").exists()
     assert "Coefficients of linear discriminants" in r.stdout and (tmp_path / "s" / "lda.png").exists()
+    # the study ends with the files it wrote and its time
+    tail = r.stdout[r.stdout.rindex("\nWrote "):].split("\n")[1:]
+    n = int(tail[0].split()[1])
+    files = [line.strip() for line in tail[1:] if line.strip()]
+    assert len(files) == n and all(Path(f).stat().st_size > 0 for f in files)
+    assert tail[0].startswith(f"Wrote {n} files in ") and tail[0].endswith(" s:")
+    assert {Path(f).name for f in files} == {p.name for p in (tmp_path / "s").iterdir()}
 
 
-def test_unknown_features_is_a_clear_error():
-    with pytest.raises(SystemExit, match="neither a features file"):
-        main(["sweep", "no-such-file.npz"])
+def test_study_help_is_plain_text_with_every_default(capsys):
+    with pytest.raises(SystemExit) as e:
+        main(["study", "--help"])
+    assert e.value.code == 0
+    text = " ".join(capsys.readouterr().out.split())  # argparse wraps lines
+    study = next(a for a in _parser()._actions if a.dest == "command").choices["study"]
+    shown = [a for a in study._actions if a.dest != "help"]  # the positional FEATURES too
+    assert text.count("(default: ") == len(shown)
+    options = [a for a in shown if a.option_strings]
+    for a in options:
+        assert a.option_strings[0] in text
+    for shown in ("(default: heldout)", "(default: 40)", "(default: 1e-05)", "(default: 4)",
+                  "(default: 1000)", "(default: ['deviance', 'ova_accuracy'])", "(default: ce)",
+                  "(default: 5)"):
+        assert shown in text, shown
+    for opt in ("--protocol", "--measures", "--lambda-min-ratio", "--nlambda", "--folds", "-k", "-R",
+                "--loss", "--family", "--force", "--checkpoint"):
+        assert opt in text, opt
+    assert "``" not in text and ":func:" not in text
+
+
+def test_unknown_features_is_a_clear_error(capsys):
+    assert main(["sweep", "no-such-file.npz"]) == 2
+    assert "neither a features file nor a known dataset" in capsys.readouterr().err
