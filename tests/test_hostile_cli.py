@@ -79,3 +79,73 @@ def test_ctrl_c_says_how_to_resume(tmp_path):
     assert proc.returncode == 130
     assert "Traceback" not in err
     assert err.strip().splitlines()[-1] == "classdep: interrupted; rerun the same command to resume."
+
+
+# --- classdep study: the first hour ---------------------------------------------------------
+
+STUDY_FAST = ["--nlambda", "6", "-R", "50", "--null", "10", "-k", "3"]
+
+
+@pytest.fixture(scope="module")
+def small_digits(tmp_path_factory):
+    """600 digits without a split: the study makes its seeded split, and separates at small lambda."""
+    import classdep as cd
+
+    d = tmp_path_factory.mktemp("study")
+    cd.datasets.save_features(cd.datasets.digits().isel(sample=slice(0, 600)), d / "digits600.npz")
+    return d / "digits600.npz"
+
+
+def test_study_refuses_a_nonempty_output_folder(tmp_path, small_digits):
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "notes.txt").write_text("mine")
+    res = _run(["study", str(small_digits), "-o", "out"] + STUDY_FAST, tmp_path)
+    assert res.returncode == 2
+    line = _one_line(res.stderr)
+    assert line.startswith("classdep: error: the output folder 'out' exists and is not empty")
+    assert "--force" in line
+    assert res.stdout == "" and (tmp_path / "out" / "notes.txt").read_text() == "mine"
+
+
+def test_study_stderr_is_progress_and_worded_warnings_only(tmp_path, small_digits):
+    res = _run(["study", str(small_digits), "-o", "out", "--lambda-min-ratio", "1e-4"] + STUDY_FAST, tmp_path,
+               timeout=600)
+    assert res.returncode == 0, res.stderr
+    lines = [line for line in res.stderr.splitlines() if line.strip()]
+    # no Python source line, no file:line prefix: every line is classdep's own
+    assert all(line.startswith("classdep: ") for line in lines), res.stderr
+    assert ".py:" not in res.stderr and "Warning:" not in res.stderr
+    # digits separate at small lambda: said once, in the user's terms
+    sep = [line for line in lines if "linearly separable" in line]
+    assert len(sep) == 1
+    assert sep[0].startswith("classdep: warning: the training features are linearly separable")
+    # LDA's advice to drop constant features is what the study does: not shown
+    assert "constant within groups" not in res.stderr
+    for step in ("fit the head", "score every class", "bootstrap the optima", "LDA and MANOVA"):
+        assert any(step in line and " done in " in line for line in lines), step
+
+
+def test_study_ctrl_c_resumes_from_its_checkpoint(tmp_path, small_digits):
+    ck = tmp_path / "ck"
+    args = ["study", str(small_digits), "-o", "out", "--checkpoint", str(ck), "--lambda-min-ratio", "1e-4"]
+    args += STUDY_FAST
+    proc = subprocess.Popen(CLI + args, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+    t0 = time.monotonic()
+    while not list(ck.glob("fit-*.nc")):  # interrupt after the full-data fit was saved
+        if proc.poll() is not None or time.monotonic() - t0 > 300:
+            proc.kill()
+            pytest.fail(f"the study ended or stalled before its first checkpoint: {proc.communicate()}")
+        time.sleep(0.1)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=120)
+    if proc.returncode == 0:
+        pytest.skip("the study finished before the interrupt arrived")
+    assert proc.returncode == 130 and "Traceback" not in err
+    assert err.strip().splitlines()[-1] == "classdep: interrupted; rerun the same command to resume."
+    first = sorted(ck.glob("fit-*.nc"))[0]
+    stamp = first.stat().st_mtime_ns
+    res = _run(args, tmp_path, timeout=600)
+    assert res.returncode == 0, res.stderr
+    assert first.stat().st_mtime_ns == stamp  # read back, not fitted again
+    assert (tmp_path / "out" / "report.html").exists()
