@@ -6,6 +6,8 @@ values are the result's own; a netCDF and a zarr round trip give back the same p
 """
 
 import html
+import re
+from xml.etree import ElementTree
 
 import numpy as np
 import pandas as pd
@@ -86,3 +88,18 @@ def test_to_dataframe_holds_the_values(made):
     np.testing.assert_array_equal(df["regret"].to_numpy(), cw.table["regret"].values)
     fit = made["GlmnetFit"]
     np.testing.assert_array_equal(fit.to_dataframe()["df"].to_numpy(), fit.path["df"].values)
+
+
+NUMBER = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")
+@pytest.mark.parametrize("name", NAMES)
+def test_notebook_html_is_well_formed_and_holds_the_printed_numbers(made, name):
+    """Jupyter's view (#22): HTML that parses (here as XML, the stricter reading) and shows
+    every number of the text print, no more and no fewer."""
+    obj = made[name]
+    root = ElementTree.fromstring(obj._repr_html_())
+    assert root.tag == "div"
+    shown = " ".join(root.itertext())  # one cell's text apart from the next
+    assert sorted(NUMBER.findall(shown)) == sorted(NUMBER.findall(repr(obj)))
