@@ -147,15 +147,20 @@ def heldout_oof(fit, X: np.ndarray, y: np.ndarray) -> xr.Dataset:
                       coords={"lambda": fit.lambda_, "class": np.arange(K)})
 
 
-def population_curves(fit, prior: np.ndarray, n_mc: int, rng: np.random.Generator) -> dict:
-    """Per-class population deviance and one-vs-all error (L, K) of the path, by 4-d Monte Carlo.
+def population_curves(fit, prior: np.ndarray, n_mc: int, rng: np.random.Generator) -> list[dict]:
+    """Per-class population deviance and one-vs-all error (L, K) of the path, by 4-d Monte Carlo,
+    from each half of the draws (their mean is the full estimate; their difference its MC error).
 
     Given class c, the logits are N(W mu_c + b, sigma_c^2 W W'); the same standard normal
     draws serve every lambda (through the Cholesky factor of W W', continuous in lambda).
     """
+    return [_population(fit, prior, rng.standard_normal((K, n_mc // 2, K))) for _ in range(2)]
+
+
+def _population(fit, prior: np.ndarray, u: np.ndarray) -> dict:
     W, b = fit.path["coef"].values, fit.path["intercept"].values
     L = W.shape[0]
-    u = rng.standard_normal((K, n_mc, K))
+    n_mc = u.shape[1]
     dev = np.empty((L, K))
     rate = np.empty((L, K, K))  # P(pred = p | y = c)
     for j in range(L):
@@ -195,22 +200,38 @@ def method_names(windows) -> list[str]:
     return names + [f"smooth{SMOOTH_WINDOW:g}-bca"]
 
 
-def one_rep(design: str, rep: int, R: int, windows, n_mc: int) -> dict:
-    """Everything measured on replication ``rep`` of ``design``."""
+def one_rep(design: str, rep: int, R: int, windows, n_mc: int, n_val_sets: int) -> dict:
+    """Everything measured on replication ``rep`` of ``design``: one training set and its path,
+    ``n_val_sets`` validation sets (the path is the costly part; the sets are independent given it)."""
     d = list(DESIGNS).index(design)
     ss = np.random.SeedSequence([_DATA["seed"], d, rep])
-    rngs = [np.random.default_rng(s) for s in ss.spawn(3)]
+    rngs = [np.random.default_rng(s) for s in ss.spawn(2 + n_val_sets)]
     prior = proportions(design)
     gs, ext, idx = grids(design)
     t0 = time.process_time()
     Xtr, ytr = draw(rngs[0], counts_of(prior, N_TRAIN))
     fit = cd.glmnet(Xtr, ytr, lambda_=ext)
-    pop = population_curves(fit, prior, n_mc, rngs[1])
+    halves = population_curves(fit, prior, n_mc, rngs[1])
+    pop = {m: (halves[0][m] + halves[1][m]) / 2 for m in MEASURES}
     truth = np.array([[true_optimum(pop[m][:, k], ext) for k in range(K)] for m in MEASURES])  # (M, K)
+    # the truth from each half of the draws: how well the population curve pins its optimum down
+    split = np.array([[[true_optimum(h[m][:, k], ext) for k in range(K)] for m in MEASURES] for h in halves])
     t1 = time.process_time()
-    Xv, yv = draw(rngs[2], counts_of(prior, N_VAL))
+    seeds = ss.generate_state(n_val_sets)
+    out = [validation_set(fit, idx, prior, rngs[2 + v], windows, R, int(seeds[v]), rep == v == 0)
+           for v in range(n_val_sets)]
+    res = {k: np.stack([o[k] for o in out]) for k in out[0]}
+    return dict(res, truth=np.broadcast_to(truth, (n_val_sets, *truth.shape)),
+                split=np.broadcast_to(split, (n_val_sets, *split.shape)), design=np.full(n_val_sets, d),
+                cluster=np.full(n_val_sets, d * 100000 + rep), t_truth=np.full(n_val_sets, t1 - t0),
+                t_boot=np.full(n_val_sets, (time.process_time() - t1) / n_val_sets))
+
+
+def validation_set(fit, idx, prior, rng, windows, R: int, seed: int, check: bool) -> dict:
+    """The intervals of every method from one validation set of the path ``fit``."""
+    Xv, yv = draw(rng, counts_of(prior, N_VAL))
     oof = heldout_oof(fit, Xv, yv)
-    if _DATA.get("check") and rep == 0:
+    if _DATA.get("check") and check:
         h = cd.assess(fit, Xv, yv)
         np.testing.assert_allclose(h.oof["loss"].values, oof["loss"].values, rtol=1e-8, atol=1e-10)
         np.testing.assert_array_equal(h.oof["pred"].values, oof["pred"].values)
@@ -219,7 +240,6 @@ def one_rep(design: str, rep: int, R: int, windows, n_mc: int) -> dict:
     hi = np.full_like(lo, np.nan)
     est = np.full((len(NLAMBDAS), len(MEASURES), len(windows) + 1, K), np.nan)
     edge = np.zeros((len(NLAMBDAS), len(MEASURES), K), dtype=bool)
-    seed = int(ss.generate_state(1)[0])
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # atoms, extreme order statistics: counted by coverage, not read
         for g, ix in enumerate(idx):
@@ -238,8 +258,7 @@ def one_rep(design: str, rep: int, R: int, windows, n_mc: int) -> dict:
                     ci = cd.boot_ci(b, conf=CONF, type=typ).ci.values
                     with np.errstate(divide="ignore"):
                         lo[g, m, n_], hi[g, m, n_] = np.log10(ci[:, 0]), np.log10(ci[:, 1])
-    return dict(lo=lo, hi=hi, est=est, edge=edge, truth=truth, design=d, rep=rep,
-                t_truth=t1 - t0, t_boot=time.process_time() - t1)
+    return dict(lo=lo, hi=hi, est=est, edge=edge)
 
 
 def _init(data: dict) -> None:
@@ -254,15 +273,18 @@ def _run(args: tuple) -> dict:
 
 
 def cell_coverage(res: dict, d: int, g: int, m: int, n_: int) -> dict:
-    """Coverage of one (design, grid, measure, method), with its replication-level MC SE."""
+    """Coverage of one (design, grid, measure, method), with its MC SE over the training sets."""
     sel = res["design"] == d
-    lo, hi = res["lo"][sel, g, m, n_], res["hi"][sel, g, m, n_]  # (reps, K)
-    t = res["truth"][sel, m]  # (reps, K)
+    lo, hi = res["lo"][sel, g, m, n_], res["hi"][sel, g, m, n_]  # (sets, K)
+    t = res["truth"][sel, m]  # (sets, K)
     cov = (lo <= t) & (t <= hi)  # NaN bounds compare False: a failed interval does not cover
-    per_rep = cov.mean(axis=1)
-    n = per_rep.size
+    # the validation sets of one path and its classes are not independent: the SE is that of the
+    # mean over paths (clusters) of their coverage
+    cl = res["cluster"][sel]
+    per = np.array([cov[cl == c].mean() for c in np.unique(cl)])
+    n = per.size
     p = float(cov.mean())
-    se = float(per_rep.std(ddof=1) / np.sqrt(n)) if n > 1 else np.nan
+    se = float(per.std(ddof=1) / np.sqrt(n)) if n > 1 else np.nan
     width = hi - lo
     fin = np.isfinite(width)
     return dict(p=p, se=se, n=n, below=float((t < lo).mean()), above=float((t > hi).mean()),
@@ -273,7 +295,8 @@ def cell_coverage(res: dict, d: int, g: int, m: int, n_: int) -> dict:
 def report(res: dict, args, wall: float, info: dict, speed_rows: list[dict] | None) -> str:
     windows = [float(w) for w in res["windows"]]
     names = method_names(windows)
-    reps = {name: int((res["design"] == d).sum()) for d, name in enumerate(DESIGNS)}
+    reps = {name: f"{np.unique(res['cluster'][res['design'] == d]).size} paths x {args.val_sets} "
+                  "validation sets" for d, name in enumerate(DESIGNS)}
     L = ["Coverage of 90% bootstrap intervals for every class's optimal lambda, held-out protocol: "
          f"make_mixture(n_classes={K}, n_features={N_FEATURES}, separation={SEPARATION:g}, "
          f"noise=linspace({NOISE[0]:g}, {NOISE[-1]:g}, {K}), seed={args.seed}) population; training and "
@@ -350,6 +373,17 @@ def report(res: dict, args, wall: float, info: dict, speed_rows: list[dict] | No
                             f"{one[k]:.2f}")
             L.append("| " + " | ".join([dn, mn, *cols]) + " |")
     L.append("")
+    L.append("The truth's Monte-Carlo uncertainty: mean |difference| (decades) between the optima of the "
+             "population curves from each half of the draws, per design and measure (per class):")
+    L.append("")
+    for d, dn in enumerate(DESIGNS):
+        sel = res["design"] == d
+        for m, mn in enumerate(MEASURES):
+            sp = res["split"][sel][:, :, m]  # (sets, 2, K)
+            diff = np.abs(sp[:, 0] - sp[:, 1])
+            diff = np.where(np.isfinite(diff), diff, np.nan)
+            L.append(f"- {dn}, {mn}: " + ", ".join(f"{v:.3f}" for v in np.nanmean(diff, axis=0)))
+    L.append("")
     L.append(f"CPU per replication (mean): training path and truth {res['t_truth'].mean():.2f} s, "
              f"all bootstraps and intervals {res['t_boot'].mean():.2f} s; wall {wall / 60:.1f} min with "
              f"{args.workers} worker(s).")
@@ -401,6 +435,7 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--reps", type=int, default=150, help="replications per design (default 150)")
+    ap.add_argument("--val-sets", type=int, default=3, help="validation sets per training set (default 3)")
     ap.add_argument("--R", type=int, default=300, help="bootstrap replicates per interval (default 300)")
     ap.add_argument("--windows", type=float, nargs="+", default=[0.5, 1.0, 1.5, 2.0],
                     help="smoothing windows to compare, decades (default 0.5 1 1.5 2)")
@@ -421,7 +456,7 @@ def main(argv=None) -> int:
     if "OPENBLAS_NUM_THREADS" in os.environ:
         args.command = f"OPENBLAS_NUM_THREADS={os.environ['OPENBLAS_NUM_THREADS']} " + args.command
     if args.quick:
-        args.reps, args.R, args.n_mc = 2, 60, 4000
+        args.reps, args.R, args.n_mc, args.val_sets = 2, 60, 4000, 2
     info = machine_info({"xarray": xr.__version__, "classdep": cd.__version__})
     raw = args.out.with_name(args.out.stem + "_raw.npz")
     args.out.parent.mkdir(parents=True, exist_ok=True)
@@ -432,6 +467,7 @@ def main(argv=None) -> int:
         wall = float(res["wall"])
         args.R, args.n_mc, args.seed = int(res["R"]), int(res["n_mc"]), int(res["seed"])
         args.workers, args.command = int(res["workers"]), str(res["command"])
+        args.val_sets = int(res["val_sets"])
         info = json.loads(str(res["machine"]))
         speed_rows = json.loads(str(res["speed"])) if "speed" in res else None
     else:
@@ -441,13 +477,16 @@ def main(argv=None) -> int:
                                          seed=args.seed)["class_mean"].values
         data = dict(means=means, seed=args.seed, check=args.quick)
         # interleaved over the designs, so that a prefix (time limit) has them all alike
-        jobs = [(dn, r, args.R, args.windows, args.n_mc) for r in range(args.reps) for dn in DESIGNS]
+        jobs = [(dn, r, args.R, args.windows, args.n_mc, args.val_sets)
+                for r in range(args.reps) for dn in DESIGNS]
         per = []
         limit = t0 + 60 * args.time_limit if args.time_limit else np.inf
         if args.workers > 1:
             with mp.get_context("fork").Pool(args.workers, initializer=_init, initargs=(data,)) as pool:
                 for r in pool.imap(_run, jobs, chunksize=1):  # in job order: a prefix of the jobs
                     per.append(r)
+                    print(f"{len(per)}/{len(jobs)} paths, {(time.perf_counter() - t0) / 60:.1f} min",
+                          file=sys.stderr, flush=True)
                     if time.perf_counter() > limit:
                         pool.terminate()
                         break
@@ -460,8 +499,9 @@ def main(argv=None) -> int:
         wall = time.perf_counter() - t0
         if len(per) < len(jobs):
             print(f"time limit: {len(per)} of {len(jobs)} replications done", file=sys.stderr)
-        res = {k: np.stack([np.asarray(p[k]) for p in per]) for k in per[0]}
+        res = {k: np.concatenate([np.asarray(p[k]) for p in per]) for k in per[0]}
         meta = dict(windows=np.asarray(args.windows), wall=wall, R=args.R, n_mc=args.n_mc, seed=args.seed,
+                    val_sets=args.val_sets,
                     workers=args.workers, command=args.command, machine=json.dumps(info))
         np.savez_compressed(raw, **res, **meta)  # saved before the report is written
         res["windows"] = meta["windows"]
