@@ -58,7 +58,8 @@ def dataset_features(ds: xr.Dataset, y: Any = None, *, name: str = "x", labels_n
     Raises
     ------
     ValueError
-        The Dataset has no ``X``, or no ``y`` when ``y`` is not given.
+        The Dataset has no ``X``, or no ``y`` when ``y`` is not given, or (with
+        ``need_labels``) it holds several splits (``split`` coordinate) at once.
 
     Examples
     --------
@@ -68,6 +69,14 @@ def dataset_features(ds: xr.Dataset, y: Any = None, *, name: str = "x", labels_n
     ['b', 'a', 'b']
     """
     held = list(ds.data_vars)
+    if need_labels and "split" in ds.variables:
+        parts = sorted(map(str, np.unique(np.asarray(ds["split"].values).astype(str))))
+        if len(parts) > 1:
+            # the study's protocol depends on which images the backbone saw: fitting or
+            # scoring on several splits at once would mix them without a word
+            raise ValueError(f"the Dataset passed as {name} holds the splits {parts}; fit on one and score "
+                             "on another: classdep.datasets.select_split(ds, 'train') (or 'test'), or drop "
+                             "the split coordinate if mixing them is what you mean.")
     if "X" not in ds:
         raise ValueError(f"the Dataset passed as {name} has no variable 'X' (it has {held}); a features "
                          "Dataset needs data variables 'X' and 'y' (see as_features).")

@@ -16,6 +16,7 @@ from .analysis.bootstrap import TYPES, BootCI
 from .analysis.classwise import Classwise
 from .analysis.geometry import Geometry
 from .analysis.lda import LDA
+from .analysis.seed_effects import ClassEffects
 from .analysis.separability import Separability
 from .glmnet_fit import GlmnetFit
 from .sweep import CVGlmnet, CVGrid, Heldout
@@ -527,3 +528,32 @@ def _(geo: Geometry, ax=None):
         a.legend(fontsize=7, loc="best")
     axes[0].set_title(f"geometry of {d.attrs['source']}", fontsize=9, loc="left")
     return axes[0].figure
+
+
+@plot.register
+def _(eff: ClassEffects, ax=None):
+    """Forest plot of the per-class effects across seeds: each class's effect and its
+    interval, the classes BH declares different in red, zero dashed."""
+    import matplotlib.pyplot as plt
+
+    d = eff.data
+    K = d.sizes["class"]
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(5.5, 0.3 * K + 1.5), constrained_layout=True)
+    order = np.argsort(d["effect"].values)
+    y = np.arange(K)
+    diff = d["differs"].values[order]
+    e, lo, hi = (d[v].values[order] for v in ("effect", "lower", "upper"))
+    groups = ((~diff, "0.4", "no evidence"), (diff, "tab:red", f"differs at FDR {d.attrs['fdr']:.0%}"))
+    for mask, color, label in groups:
+        if mask.any():
+            ax.errorbar(e[mask], y[mask], xerr=[e[mask] - lo[mask], hi[mask] - e[mask]], fmt="o", color=color,
+                        ms=4, capsize=2, label=label)
+    ax.axvline(0.0, color="k", ls="--", lw=0.8)
+    ax.set_yticks(y, [str(c) for c in d["class"].values[order]], fontsize=7)
+    what = "change beyond the class mean" if d.attrs["center"] else "effect (b - a)"
+    ax.set_xlabel(f"{what}, {d.attrs['conf']:.0%} interval")
+    ax.set_title(f"per-class effects across seeds ({d.attrs['n_a']} vs {d.attrs['n_b']} networks)",
+                 fontsize=9)
+    ax.legend(fontsize=7, loc="lower right")
+    return ax.figure

@@ -54,12 +54,14 @@ def made():
         "MemoryPlan": cd.memory_plan(X, y, nfolds=3),
         "Heldout": cd.assess(fit, *(lambda v: (v.X.values, v.y.values))(
             cd.datasets.digits().isel(sample=slice(360, 600)))),
+        "ClassEffects": cd.class_effects(np.random.default_rng(1).normal(0.8, 0.02, (4, 3)),
+                                         np.random.default_rng(2).normal(0.8, 0.02, (5, 3))),
     }
 
 
 NAMES = ["GlmnetFit", "GlmnetSummary", "CVGlmnet", "CVGrid", "Classwise", "Classwise (grid)", "Boot",
          "BootCI", "Ambiguous", "LDA", "LDAPrediction", "Manova", "Separability", "Geometry", "UFM",
-         "MemoryPlan", "Heldout"]
+         "MemoryPlan", "Heldout", "ClassEffects"]
 
 
 @pytest.mark.filterwarnings("ignore::UserWarning")

@@ -34,7 +34,7 @@ from ..rtable import format_table
 from ..sweep import CVGlmnet, CVGrid, Heldout
 from ..validation import check_choice
 from .classwise_null import NULL_MEASURES, benjamini_hochberg, paired_se, permutation_null
-from .criteria import CRITERIA, MEASURES, class_curves, global_curve
+from .criteria import CRITERIA, MEASURES, class_curves, default_k, global_curve
 from .optimum import plateau, regret
 
 __all__ = ["Classwise", "classwise", "edge_labels", "joint_lambda", "MEASURES"]
@@ -142,7 +142,10 @@ class Classwise(Result):
         at = f" at lambda = {a['lambda']:.4g}" if axis != "lambda" else ""
         where = f" over {axis}{at}" if axis != "lambda" else ""
         crit = a.get("criterion", "overall")
-        crit = "" if crit == "overall" else f"; shared optimum: {crit}" + (f", k = {a['k']}" if "k" in a else "")
+        if crit != "overall":
+            crit = f"; shared optimum: {crit}" + (f", k = {a['k']}" if "k" in a else "")
+        else:
+            crit = ""
         head = [f"Class-wise optima{where} (measure: {a['measure']}{crit}; {t.sizes['class']} classes, "
                 + ("one held-out split)" if a.get("source") == "heldout" else f"{a['nfolds']} folds)"), ""]
         g_edge = a.get("global_at_edge", "")
@@ -383,7 +386,7 @@ def _optima(res: xr.Dataset, oof: xr.Dataset | None, axis: str, opts: dict) -> C
                  total_regret_crossfit=np.nan, null_mean=np.nan, null_q95=np.nan, null_reps=0,
                  fdr=float(opts["fdr"]))
     if criterion == "worst_k":
-        attrs["k"] = int(k) if k is not None else -1
+        attrs["k"] = int(k) if k is not None else default_k(int(np.count_nonzero(n_c > 0)))
     if opts["debias"] == "crossfit":
         nf = res.sizes["fold"]
         if nf < 2:
