@@ -323,8 +323,10 @@ def _heldout_sweep(train, held, settings, lam_opts, store: _FitStore, extend: bo
     n_tr, n_te = train.sizes["sample"], held.sizes["sample"]
     with progress.step(f"fit the head on {n_tr} training samples ({lam_opts['nlambda']} lambdas)"):
         first = store.glmnet(train, None, {**settings, **lam_opts})
+    # the Dataset itself, not its y: y holds codes into ds["class"], which need not be the
+    # fit's (sorted) class order
     with progress.step(f"score every class on {n_te} held-out samples"):
-        h = assess(first, held["X"], held["y"], seed=seed)
+        h = assess(first, held, None, seed=seed)
     if not extend:
         return h
     pieces = [first]
@@ -340,7 +342,7 @@ def _heldout_sweep(train, held, settings, lam_opts, store: _FitStore, extend: bo
                 many = "s" if part.size > 1 else ""
                 with progress.step(f"extend the grid {where}: {part.size} lambda{many}, to {end:.3g}"):
                     pieces.append(store.glmnet(train, np.sort(part)[::-1], settings))
-        return assess(_merge(pieces), held["X"], held["y"], seed=seed)
+        return assess(_merge(pieces), held, None, seed=seed)
 
     return extend_sweep(h, rerun, lambda: float(first.lambda_[0]), limit)
 
