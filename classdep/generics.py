@@ -14,9 +14,12 @@ __all__ = ["coef", "predict", "summary", "confint"]
 
 
 def _no_method(name: str, obj: Any):
+    # name the types that do have a method: the user then knows which result to pass
+    generic = globals()[name]
+    have = sorted(t.__name__ for t in generic.registry if t is not object)
     return TypeError(
-        f"{name}() has no method for {type(obj).__name__}; it applies to classdep results "
-        "such as the fit returned by classdep.glmnet()."
+        f"{name}() has no method for {type(obj).__name__}; it has methods for "
+        f"{', '.join(have) if have else 'no type yet'}."
     )
 
 

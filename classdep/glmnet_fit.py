@@ -198,7 +198,7 @@ def glmnet(
     tau: float = 1.0, gamma: float = 0.3, class_weight=None, intercept: bool = True,
     standardize: bool = False, thresh: float = 1e-7, maxit: int = 100, solver: str = "auto",
     preconditioner: str = "auto", device: str = "auto", dtype=None, augment=None,
-    memory_limit=None, route: str = "auto",
+    memory_limit=None, route: str = "auto", alpha: float = 0.0,
 ) -> GlmnetFit:
     """Fit a ridge-penalized multinomial (or one-vs-all) logistic regression path.
 
@@ -302,6 +302,11 @@ def glmnet(
     >>> fit.path["coef"].dims
     ('lambda', 'class', 'feature')
     """
+    if isinstance(alpha, str | bool) or alpha != 0:
+        # R users pass glmnet's alpha out of habit: say what is fitted rather than ignore it
+        raise ValueError(f"alpha={alpha!r}: classdep fits the ridge penalty only (R's alpha = 0, the last "
+                         "layer's weight decay); the lasso and the elastic net are not offered. Drop alpha "
+                         "or pass alpha=0.")
     # The arguments named like the settings' fields build them (validated there); the
     # penalty factors wait for the class names.
     given_args = locals()
@@ -319,7 +324,11 @@ def glmnet(
         lam = np.array([scale])
         pf = lam_k / scale if pf is None else lam_k / scale * pf
     elif lambda_ is not None:
-        lam = np.unique(check_lambda(lambda_))[::-1]
+        given_lam = check_lambda(lambda_)
+        lam = np.unique(given_lam)[::-1]  # R sorts a user's lambda decreasing, too
+        if lam.size < given_lam.size:
+            warnings.warn(f"lambda_ holds repeated values; each is fitted once ({lam.size} of the "
+                          f"{given_lam.size} values given).", UserWarning, stacklevel=2)
     else:
         lam = None
     if pf is not None:
@@ -401,9 +410,23 @@ def _interpolate(fit: GlmnetFit, s: np.ndarray, var: str) -> xr.DataArray:
     return res.assign_coords({"lambda": s, "lambda_used": ("lambda", used)})
 
 
+def _check_feature_names(new: list[str], fitted: list[str]) -> None:
+    """Named columns of newx must be the model's, in its order (R's default names match anything)."""
+    default = [f"V{i + 1}" for i in range(len(fitted))]
+    if new == fitted or new == default or fitted == default:
+        return
+    i = next(i for i, (a, b) in enumerate(zip(new, fitted, strict=True)) if a != b)
+    raise ValueError(f"newx's columns are not the model's features: column {i + 1} is {new[i]!r} where the "
+                     f"model has {fitted[i]!r}; select the model's columns in its order (newx[names]), or "
+                     "pass newx.to_numpy() to match by position.")
+
+
 def _resolve_s(fit: GlmnetFit, s) -> tuple[np.ndarray, bool]:
     if s is None:
         return fit.lambda_, True
+    if isinstance(s, str) and s.replace(".", "_") not in ("lambda_min", "lambda_1se"):
+        raise TypeError(f"s={s!r} is text; pass a number (or numbers) from the path, e.g. s=0.1, or on a "
+                        "cv_glmnet() result s='lambda.min' or s='lambda.1se'.")
     if isinstance(s, str):
         raise ValueError(f"s={s!r} names a cross-validated choice, which a glmnet() path does not have: "
                          f"call coef(cv, s={s!r}) or predict(cv, newx, s={s!r}) on the cv_glmnet() result, "
@@ -453,10 +476,11 @@ def _(fit: GlmnetFit, newx=None, s=None, type: str = "link", exact: bool = False
     check_choice(type, ("link", "response", "class"), "type")
     if newx is None:
         raise ValueError("predict needs newx, the features to predict for.")
-    Xn, _, _ = features_and_labels(newx, name="newx", need_labels=False)
+    Xn, _, new_names = features_and_labels(newx, name="newx", need_labels=False)
     d = fit.path.sizes["feature"]
     if Xn.shape[1] != d:
         raise ValueError(f"newx has {Xn.shape[1]} features but the model was fitted on {d}.")
+    _check_feature_names(new_names, [str(v) for v in fit.path["feature"].values])
     C = coef(fit, s=s, exact=exact, x=x, y=y)
     keep = "lambda" in C.dims
     C = C if keep else C.expand_dims("lambda")

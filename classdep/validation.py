@@ -6,6 +6,7 @@ problem and says how to fix it.
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Sequence
 from typing import Any
 
@@ -267,8 +268,10 @@ def check_folds(codes: np.ndarray, classes: Sequence, nfolds: int) -> None:
     --------
     >>> check_folds(np.array([0, 0, 1, 1]), ["a", "b"], 2)
     """
+    if isinstance(nfolds, str | bool) or not isinstance(nfolds, numbers.Number):
+        raise TypeError(f"nfolds={nfolds!r} is not a number; pass an integer >= 2 (e.g. nfolds=5).")
     if int(nfolds) != nfolds or nfolds < 2:
-        raise ValueError(f"nfolds={nfolds} is invalid; it must be an integer >= 2.")
+        raise ValueError(f"nfolds={nfolds!r} is invalid; it must be an integer >= 2.")
     counts = np.bincount(codes, minlength=len(classes))
     small = np.nonzero(counts < nfolds)[0]
     if small.size:

@@ -10,6 +10,7 @@ with identical results.
 
 from __future__ import annotations
 
+import numbers
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -216,6 +217,8 @@ def _checkpoint(call: CVCall, X, codes, folds, lam) -> Checkpoint | None:
 def _cv_single(x, y, call: CVCall) -> CVGlmnet:
     """One cross-validated path (no augmentation grid); see :func:`cv_glmnet`."""
     check_choice(call.type_measure, tuple(MEASURES), "type_measure")
+    if isinstance(call.seed, bool) or not isinstance(call.seed, numbers.Integral):
+        raise TypeError(f"seed={call.seed!r} is not an integer; pass an integer such as seed=0.")
     X, yy, _ = features_and_labels(x, y)
     codes, classes = check_labels(yy, X.shape[0])
     K = classes.size
