@@ -8,6 +8,14 @@ Problems (issue 3, "Performance"):
   grid ``geomspace(1e-1, 5e-6, nlambda)``.
 * ``synthetic``: ``make_mixture(n_classes=100, n_features=256, n_samples=20000,
   imbalance="step", ratio=10, seed=0)``; grid ``geomspace(1e-1, 1e-5, nlambda)``.
+* ``wide50`` (issue 21, "Wide features"): ``make_mixture(n_classes=3, n_features=10000,
+  n_samples=50, seed=0)``, 5 lambdas; ``wide2048``: ``make_mixture(n_classes=100,
+  n_features=2048, n_samples=500, seed=0)`` (5 samples a class), 20 lambdas.  More features
+  than samples: classdep solves them in the sample space
+  (:mod:`classdep.solvers.sample_space`).  Their grid is classdep's default grid on the
+  full data (``lambda_max`` down to ``1e-4 lambda_max``, glmnet's ratio for ``n < d``),
+  the same for every tool; the peers run on all of it and scikit-learn's lbfgs at
+  ``tol=1e-8`` (at 1e-6 its gap exceeds 1e-8; newton-cholesky's dense Hessian does not fit).
 
 Every tool minimizes, per fold, ``f = mean NLL + lambda/2 ||W||^2`` (intercepts unpenalized)
 on the fold's training rows; the folds are ``StratifiedKFold(5, shuffle=True, random_state=0)``.
@@ -27,6 +35,7 @@ Run from the repository root::
 
     python benchmarks/bench_path.py --problem fashion              # the full benchmark (slow)
     python benchmarks/bench_path.py --quick --problem fashion      # smoke test, a few minutes
+    python benchmarks/bench_path.py --problem wide                 # both wide problems
 
 Results go to stdout and ``benchmarks/out/results_<problem>.md``.
 """
@@ -65,7 +74,16 @@ GLMNET_WRONG_REL_GAP = 1e-2
 PROBLEMS = {
     "fashion": {"title": "Fashion-MNIST PCA-128", "lambda_range": (1e-1, 5e-6)},
     "synthetic": {"title": "synthetic mixture, 100 classes, step imbalance 10", "lambda_range": (1e-1, 1e-5)},
+    # wide problems: classdep's default grid (lambda_range None), every lambda for the peers
+    "wide50": {"title": "wide features, 50 x 10000, 3 classes", "lambda_range": None,
+               "mixture": dict(n_classes=3, n_features=10000, n_samples=50, seed=0),
+               "nlambda": 5, "sklearn_tol": 1e-8, "peers": ("sklearn-lbfgs",)},
+    "wide2048": {"title": "wide features, 500 x 2048, 100 classes", "lambda_range": None,
+                 "mixture": dict(n_classes=100, n_features=2048, n_samples=500, seed=0),
+                 "nlambda": 20, "sklearn_tol": 1e-8, "peers": ("sklearn-lbfgs",)},
 }
+WIDE = ("wide50", "wide2048")
+WIDE_LAMBDA_MIN_RATIO = 1e-4
 
 
 # -- problems -------------------------------------------------------------------------------------
@@ -106,8 +124,32 @@ def build_synthetic(cache: Path) -> tuple[np.ndarray, np.ndarray, int]:
         return z["X"], z["y"], 100
 
 
+def build_mixture(cache: Path, name: str) -> tuple[np.ndarray, np.ndarray, int]:
+    spec = PROBLEMS[name]["mixture"]
+    path = cache / f"{name}.npz"
+    if not path.exists():
+        classdep = _import_classdep()
+        ds = classdep.datasets.make_mixture(**spec)
+        np.savez(path, X=np.asarray(ds["X"].values, dtype=np.float64),
+                 y=np.asarray(ds["y"].values, dtype=np.int64))
+    with np.load(path) as z:
+        return z["X"], z["y"], int(spec["n_classes"])
+
+
+def default_grid(X, y, K, nlambda: int) -> np.ndarray:
+    """classdep's default grid on the full data (what ``glmnet(x, y, nlambda=...)`` uses)."""
+    _import_classdep()
+    from classdep.solvers.path import lambda_grid
+    from classdep.solvers.prepare import prepare
+
+    return lambda_grid(prepare(X, y, K, device="cpu"), nlambda, WIDE_LAMBDA_MIN_RATIO)
+
+
 def load_problem(name: str, cache: Path, n_samples: int | None):
-    X, y, K = build_fashion(cache) if name == "fashion" else build_synthetic(cache)
+    if name in WIDE:
+        X, y, K = build_mixture(cache, name)
+    else:
+        X, y, K = build_fashion(cache) if name == "fashion" else build_synthetic(cache)
     if n_samples is not None and n_samples < y.size:
         from sklearn.model_selection import train_test_split
 
@@ -360,7 +402,8 @@ def _glmnet_verdict(res: dict, gaps: list[float], fstar: list[float]) -> list[st
     return why
 
 
-def report(problem: str, args, X, y, K, foldid, cfg, ref, results: dict, info: dict) -> str:
+def report(problem: str, args, X, y, K, foldid, cfg, ref, results: dict, info: dict,
+           sklearn_tol: float = SKLEARN_TOL) -> str:
     grid, peer_grid, acc_lambdas = cfg["grid"], cfg["peer_grid"], cfg["acc_lambdas"]
     tr0 = foldid != 1
     X0, y0 = X[tr0], y[tr0]
@@ -385,8 +428,8 @@ def report(problem: str, args, X, y, K, foldid, cfg, ref, results: dict, info: d
     labels = {
         "classdep": "classdep fit_path (5 folds batched, default thresh)",
         "classdep-subset": "classdep fit_path, peers' grid",
-        "sklearn-newton": f"sklearn LogisticRegressionCV newton-cholesky tol {args.sklearn_tol:g}",
-        "sklearn-lbfgs": f"sklearn LogisticRegressionCV lbfgs tol {args.sklearn_tol:g}",
+        "sklearn-newton": f"sklearn LogisticRegressionCV newton-cholesky tol {sklearn_tol:g}",
+        "sklearn-lbfgs": f"sklearn LogisticRegressionCV lbfgs tol {sklearn_tol:g}",
         "glmnet": f"R cv.glmnet alpha=0 thresh {GLMNET_THRESH:g}",
     }
     for tool in order:
@@ -502,16 +545,23 @@ def run_problem(problem: str, args, info: dict, have_r: bool) -> str:
     out = Path(args.out)
     X, y, K = load_problem(problem, out, args.n_samples)
     foldid = make_folds(y)
-    lmax, lmin = args.lambda_range or PROBLEMS[problem]["lambda_range"]
-    grid = np.geomspace(lmax, lmin, args.nlambda)
-    n_peer = min(args.peer_lambdas, args.nlambda)
-    peer_grid = grid[np.unique(np.round(np.linspace(0, args.nlambda - 1, n_peer)).astype(int))]
+    spec = PROBLEMS[problem]
+    nlambda = args.nlambda or spec.get("nlambda", 3 if args.quick else 50)
+    peer_lambdas = args.peer_lambdas or (nlambda if problem in WIDE else (3 if args.quick else 8))
+    if args.lambda_range is None and spec["lambda_range"] is None:
+        grid = default_grid(X, y, K, nlambda)
+    else:
+        lmax, lmin = args.lambda_range or spec["lambda_range"]
+        grid = np.geomspace(lmax, lmin, nlambda)
+    n_peer = min(peer_lambdas, nlambda)
+    peer_grid = grid[np.unique(np.round(np.linspace(0, nlambda - 1, n_peer)).astype(int))]
     acc_idx = sorted({min(1, peer_grid.size - 1), peer_grid.size // 2, peer_grid.size - 1})
     acc_lambdas = peer_grid[acc_idx]
     workdir = out / f"work_{problem}"
     shutil.rmtree(workdir, ignore_errors=True)
     workdir.mkdir(parents=True)
-    cfg = {"K": K, "grid": grid.tolist(), "peer_grid": peer_grid.tolist(), "sklearn_tol": args.sklearn_tol,
+    sklearn_tol = args.sklearn_tol if args.sklearn_tol is not None else spec.get("sklearn_tol", SKLEARN_TOL)
+    cfg = {"K": K, "grid": grid.tolist(), "peer_grid": peer_grid.tolist(), "sklearn_tol": sklearn_tol,
            "acc_lambdas": acc_lambdas.tolist()}
     (workdir / "config.json").write_text(json.dumps(cfg))
     np.savez(workdir / "data.npz", X=X, y=y, foldid=foldid)
@@ -520,7 +570,8 @@ def run_problem(problem: str, args, info: dict, have_r: bool) -> str:
     ref = reference(X[foldid != 1], y[foldid != 1], K, acc_lambdas)
 
     results = {}
-    tools = ["classdep"] + (["classdep-subset"] if peer_grid.size < grid.size else []) + args.peers
+    peers = [p for p in args.peers if p in spec.get("peers", PEERS)]
+    tools = ["classdep"] + (["classdep-subset"] if peer_grid.size < grid.size else []) + peers
     for tool in tools:
         print(f"[{problem}] {tool} ...", file=sys.stderr, flush=True)
         timeout = None if tool.startswith("classdep") else args.peer_timeout
@@ -542,7 +593,7 @@ def run_problem(problem: str, args, info: dict, have_r: bool) -> str:
         results[tool] = res
         if tool == "classdep" and res["status"] != "ok":
             raise SystemExit(f"classdep failed:\n{res.get('log_tail', '')}")
-    text = report(problem, args, X, y, K, foldid, cfg, ref, results, info)
+    text = report(problem, args, X, y, K, foldid, cfg, ref, results, info, sklearn_tol)
     (out / f"results_{problem}.md").write_text(text)
     if not args.keep_work:
         shutil.rmtree(workdir, ignore_errors=True)
@@ -552,12 +603,13 @@ def run_problem(problem: str, args, info: dict, have_r: bool) -> str:
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--problem", choices=("fashion", "synthetic", "both"), default="both")
+    p.add_argument("--problem", choices=("fashion", "synthetic", "both", *WIDE, "wide"), default="both",
+                   help="'both': fashion and synthetic; 'wide': wide50 and wide2048")
     p.add_argument("--nlambda", type=int, default=None,
-                   help="classdep's grid size (default 50; 3 with --quick)")
+                   help="classdep's grid size (default 50, 5 for wide50, 20 for wide2048; 3 with --quick)")
     p.add_argument("--peer-lambdas", type=int, default=None,
                    help="peers run on this many lambdas taken evenly from the grid "
-                   "(default 8; 3 with --quick)")
+                   "(default 8, every lambda on the wide problems; 3 with --quick)")
     p.add_argument("--peers", default=",".join(PEERS),
                    help=f"comma-separated subset of {','.join(PEERS)}, or 'none'")
     p.add_argument("--peer-timeout", type=float, default=None,
@@ -567,9 +619,9 @@ def parse_args(argv=None):
     p.add_argument("--n-samples", type=int, default=None, help="stratified subsample size (default: all)")
     p.add_argument("--lambda-range", type=float, nargs=2, metavar=("MAX", "MIN"), default=None,
                    help="override the problem's geomspace(MAX, MIN, nlambda) grid")
-    p.add_argument("--sklearn-tol", type=float, default=SKLEARN_TOL,
-                   help=f"scikit-learn's tol (default {SKLEARN_TOL:g}; its objective gap there can "
-                   "exceed 1e-8)")
+    p.add_argument("--sklearn-tol", type=float, default=None,
+                   help=f"scikit-learn's tol (default {SKLEARN_TOL:g}, 1e-8 on the wide problems; its "
+                   "objective gap at 1e-6 can exceed 1e-8)")
     p.add_argument("--glmnet-fdev0", action="store_true",
                    help="glmnet.control(fdev=0): stop glmnet from ending the path early")
     p.add_argument("--out", default=str(HERE / "out"), help="cache and results folder")
@@ -579,8 +631,6 @@ def parse_args(argv=None):
     args = p.parse_args(argv)
     if args.quick:
         args.n_samples = args.n_samples or 2000
-    args.nlambda = args.nlambda or (3 if args.quick else 50)
-    args.peer_lambdas = args.peer_lambdas or (3 if args.quick else 8)
     args.peer_timeout = args.peer_timeout or (60.0 if args.quick else 7200.0)
     args.peers = [] if args.peers == "none" else [s.strip() for s in args.peers.split(",") if s.strip()]
     bad = set(args.peers) - set(PEERS)
@@ -601,7 +651,7 @@ def main(argv=None) -> None:
     classdep = _import_classdep()
     info = machine_info({"scikit-learn": sklearn.__version__, "classdep": classdep.__version__},
                         with_r=have_r)
-    problems = ("fashion", "synthetic") if args.problem == "both" else (args.problem,)
+    problems = {"both": ("fashion", "synthetic"), "wide": WIDE}.get(args.problem, (args.problem,))
     for problem in problems:
         print(run_problem(problem, args, info, have_r), flush=True)
 

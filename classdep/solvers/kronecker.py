@@ -28,6 +28,10 @@ from .problem import GAUGE_WEIGHT, Problem
 
 __all__ = ["curvature", "feature_basis", "KroneckerFactor", "kronecker_bytes"]
 
+# A feature covariance whose off-diagonal entries are below this fraction of its largest
+# diagonal one is taken as diagonal (feature_basis).
+_DIAGONAL_RTOL = 1e-10
+
 # Above this many flops per preconditioner set-up (d K^3 per member), class-specific
 # penalties are approximated by their geometric mean inside the preconditioner.
 _MAX_BLOCK_FLOPS = 2e9
@@ -53,7 +57,8 @@ def kronecker_bytes(n: int, d: int, K: int, M: int, itemsize: int = 8) -> int:
 
 def feature_basis(prob: Problem) -> tuple[Any, Any]:
     """``(s, U)``: eigenvalues (clipped at zero) and eigenvectors of the features'
-    covariance ``X^T diag(mean_m omega_m) X``, computed once per problem.
+    covariance ``X^T diag(mean_m omega_m) X``, computed once per problem; ``U`` is None
+    (the identity) when the covariance is diagonal to a relative 1e-10.
 
     Examples
     --------
@@ -68,6 +73,13 @@ def feature_basis(prob: Problem) -> tuple[Any, Any]:
     xp = prob.xp
     wbar = xp.mean(prob.omega, axis=1)
     C = weighted_gram(xp, prob.X, wbar)
+    diag = xp.linalg.diagonal(C)
+    off = C - diag[:, None] * xp.eye(C.shape[0], dtype=C.dtype)
+    if float(xp.max(xp.abs(off))) <= _DIAGONAL_RTOL * float(xp.max(xp.abs(diag))):
+        # Diagonal already (the sample-space route rotates its features so): the basis is
+        # the identity, returned as None so that no rotation is applied.  As a
+        # preconditioner the diagonal differs from C by a relative 1e-10 at most.
+        return xp.maximum(diag, 0.0), None
     s, U = eigh(xp, C)
     return xp.maximum(s, 0.0), U
 
@@ -183,7 +195,8 @@ class KroneckerFactor:
     def solve(self, RW, Rb):
         """The inverse approximation applied to ``[RW; Rb]`` (d, M, K) and (M, K)."""
         xp, blocks = self.xp, self.blocks
-        R = xp.reshape(self.U.T @ xp.reshape(RW, (RW.shape[0], -1)), RW.shape)  # rotated
+        U = self.U
+        R = RW if U is None else xp.reshape(U.T @ xp.reshape(RW, (RW.shape[0], -1)), RW.shape)  # rotated
         if blocks[0] == "eig":
             _, Q, denom = blocks
             Rq = xp.permute_dims(xp.permute_dims(R, (1, 0, 2)) @ Q, (1, 0, 2))  # (d, M, K)
@@ -192,6 +205,6 @@ class KroneckerFactor:
                                 (1, 0, 2))
         else:
             R = (blocks[1] @ R[..., None])[..., 0]
-        ZW = xp.reshape(self.U @ xp.reshape(R, (R.shape[0], -1)), RW.shape)
+        ZW = R if U is None else xp.reshape(U @ xp.reshape(R, (R.shape[0], -1)), RW.shape)
         Zb = (self.Binv @ Rb[..., None])[..., 0]
         return ZW, Zb

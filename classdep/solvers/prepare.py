@@ -182,7 +182,10 @@ def prepare(
     if plan.route == "sample":
         # More features than rows: the path is solved on the r = min(n, d) reduced features
         # T (Xc = T Q^T), exactly (see classdep.solvers.sample_space); Q maps solutions back.
-        Xd, basis = reduce_features(namespace(Xd), Xd)
+        # The basis diagonalizes the members' mean weighted covariance (what the Kronecker
+        # preconditioner's feature factor is), so that no rotation is needed per CG step.
+        xp = namespace(Xd)
+        Xd, basis = reduce_features(xp, Xd, asarray(np.mean(t.omega, axis=1), dev, dt))
     prob = _problem(Xd, t, model, dev, dt)
     return Prepared(prob, center, sd, counts, delta, iota, ldt, dev, augment=aug, plan=plan, basis=basis)
 
