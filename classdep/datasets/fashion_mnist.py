@@ -303,8 +303,8 @@ def _train_one(
 
         epochs = tqdm(epochs, desc=f"Fashion-MNIST MLP alpha={alpha:g}", unit="epoch")
     classes = np.arange(len(CLASS_NAMES))
-    for _ in epochs:
-        clf.partial_fit(data["X_train"], data["y_train"], classes=classes)
+    for epoch in epochs:
+        clf.partial_fit(_epoch_images(data["X_train"], settings, epoch), data["y_train"], classes=classes)
         if progress:
             epochs.set_postfix(loss=f"{clf.loss_:.4f}")
     if progress:
@@ -346,6 +346,7 @@ def fashion_mnist_features(
     path: str | os.PathLike | None = None,
     cache_dir: str | os.PathLike | None = None,
     progress: bool = True,
+    augment: tuple[str, float] | None = None,
 ) -> xr.Dataset:
     """Penultimate-layer features of a small MLP trained on Fashion-MNIST.
 
@@ -390,6 +391,14 @@ def fashion_mnist_features(
         Default ``$CLASSDEP_CACHE``, else ``~/.cache/classdep``.
     progress : bool
         Show a tqdm progress bar over epochs while training.
+    augment : (kind, strength), optional
+        Train the backbone with data augmentation: every epoch sees freshly augmented
+        copies of the training images (:func:`~classdep.datasets.image_augment.augment_images`,
+        ``kind`` one of ``"translate"``, ``"flip"``, ``"noise"``, ``"erase"``; seeded by
+        ``seed`` and the epoch).  Mixup is not offered here: it needs soft targets, which
+        scikit-learn's MLP does not take.  The features are always those of the clean
+        images, so backbones trained with and without augmentation (and over seeds) are
+        compared on the same images, e.g. with :func:`classdep.class_effects`.
 
     Returns
     -------
@@ -423,6 +432,8 @@ def fashion_mnist_features(
     batch_size = check_int(batch_size, "batch_size", minimum=1)
     if not (np.isfinite(learning_rate) and learning_rate > 0):
         raise ValueError(f"learning_rate={learning_rate!r} must be a positive number.")
+    if augment is not None:
+        augment = _check_augment(augment)
     directory = fashion_mnist_dir(path)
     settings = {
         "hidden": hidden,
@@ -434,6 +445,9 @@ def fashion_mnist_features(
         "learning_rate": float(learning_rate),
         "data_path": str(directory.resolve()),
     }
+    if augment is not None:
+        # only then: the cache keys of networks trained without augmentation stay as they were
+        settings.update(augment_kind=augment[0], augment_strength=augment[1])
 
     cache = _cache_dir(cache_dir)
     data: dict[str, np.ndarray] | None = None
@@ -464,6 +478,32 @@ def fashion_mnist_features(
     if len(results) == 1 and np.ndim(alpha) == 0:
         return results[0]
     return _stack_alphas(results, alphas)
+
+
+def _check_augment(augment: Any) -> tuple[str, float]:
+    from .image_augment import augment_images
+
+    if not (isinstance(augment, tuple | list) and len(augment) == 2 and isinstance(augment[0], str)):
+        raise ValueError(f"augment={augment!r} must be a pair (kind, strength), e.g. ('translate', 2).")
+    kind, strength = augment[0], augment[1]
+    if kind == "mixup":
+        raise ValueError("augment=('mixup', ...): mixup needs soft targets, which scikit-learn's MLP does "
+                         "not take; use 'translate', 'flip', 'noise' or 'erase'.")
+    # the transform's own checks name a bad kind or strength, before any training
+    augment_images(np.zeros((1, 28, 28)), kind, strength)
+    return kind, float(strength)
+
+
+def _epoch_images(X: np.ndarray, settings: dict[str, Any], epoch: int) -> np.ndarray:
+    """The training images of one epoch: fresh augmented copies, or the images themselves."""
+    if "augment_kind" not in settings:
+        return X
+    from .image_augment import augment_images
+
+    # one stream per (seed, epoch): reproducible, and a new draw every epoch
+    seed = int(np.random.SeedSequence([settings["seed"], epoch]).generate_state(1)[0])
+    return augment_images(X, settings["augment_kind"], settings["augment_strength"], shape=(28, 28),
+                          seed=seed).images
 
 
 def _sklearn_version() -> str:
