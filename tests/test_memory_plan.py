@@ -44,12 +44,13 @@ def test_estimate_bounds_the_measured_peak(n, d, K, M, solver, preconditioner):
 
 
 def _precond_peak(n, d, K, M, name):
+    from classdep.solvers.kronecker import kronecker_bytes
     from classdep.solvers.memory import PRECOND_PEAK
     from classdep.solvers.newton import class_block_bytes, hessian_bytes
 
     b = {"hessian": hessian_bytes(n, d, K, M, "multinomial", 8),
          "block": class_block_bytes(n, d, K, M, 8),
-         "kronecker": (d * d + M * K * K + 2 * d * M * K) * 8}[name]
+         "kronecker": kronecker_bytes(n, d, K, M, 8)}[name]
     return int(PRECOND_PEAK * b)
 
 
@@ -67,6 +68,7 @@ def test_a_fit_that_cannot_fit_is_refused_with_its_numbers():
 def test_print_and_numbers():
     p = cd.memory_plan(cd.datasets.digits(), nfolds=10, device="cpu", memory_limit="1GiB")
     assert (p.n, p.d, p.K, p.M) == (1797, 64, 10, 10)
+    assert p.route == "feature" and "route: feature space" in repr(p)
     assert p.available == 2**30 and p.limited
     assert p.work_bytes == (10 * 1797 * 10 * 10 + 2 * 1797 * 65) * 8
     text = repr(p)
