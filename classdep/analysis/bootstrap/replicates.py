@@ -171,7 +171,7 @@ class Boot(Result):
         if "window" in a:
             w = a["window"]
             decades = isinstance(w, int | float) and a.get("log")
-            est += f", window {w:g} decades" if decades else f", window {w}"
+            est += f", window {w:g} decade{'' if w == 1 else 's'}" if decades else f", window {w}"
         measure = a.get("measure", "deviance")
         foot = ["", f"Statistic: {a['statistic']} of {measure} ({est}); {a['resampled']}"]
         return Table(lines, rows, foot)
