@@ -181,7 +181,7 @@ def test_sample_space_under_array_api_strict():
         def conv(a, xp=xp):
             return None if a is None else xp.asarray(np.asarray(a))
 
-        T, Q = reduce_features(xp, conv(pp.prob.X))
+        T, Q = reduce_features(xp, conv(pp.prob.X), conv(np.mean(pp.prob.omega, axis=1)))
         prob = dataclasses.replace(pp.prob, X=T, Y=conv(pp.prob.Y), omega=conv(pp.prob.omega), xp=xp,
                                    lam=xp.asarray(np.array([[0.05, 0.1, 0.2]])))
         W, b = initial_point(dataclasses.replace(pp, prob=prob))
