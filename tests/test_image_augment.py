@@ -307,3 +307,23 @@ def test_mixup_sweep_fits_two_weighted_rows_per_mixed_copy(digits_images):
     row, lab, w = a.rows(y[:120])
     fit = cd.glmnet(_pixels(a.images)[row], lab, lambda_=[0.1], weights=w)
     np.testing.assert_allclose(g[0].fit.path["coef"].values, fit.path["coef"].values, rtol=1e-8, atol=1e-10)
+
+
+def test_fashion_mnist_backbone_reproduces_the_cached_features(tmp_path):
+    """The backbone as a feature map gives exactly the features fashion_mnist_features caches
+    for the same settings (same subsets, initialization and shuffles), and is cached itself."""
+    from classdep.datasets.fashion_mnist import fashion_mnist, fashion_mnist_dir
+    from classdep.sweep.augment_images import fashion_mnist_backbone
+
+    try:
+        fashion_mnist_dir()
+    except FileNotFoundError:
+        pytest.skip("the Fashion-MNIST files are not installed")
+    settings = dict(n_train=300, n_test=100, epochs=1, cache_dir=tmp_path)
+    fm = fashion_mnist_backbone(**settings)
+    ds = cd.datasets.fashion_mnist_features(**settings, progress=False)
+    train = fashion_mnist("train").X.values[fm.attrs["train_index"]].reshape(-1, 28, 28)
+    np.testing.assert_array_equal(fm(train), ds.X.values[:300])
+    again = fashion_mnist_backbone(**settings)  # from the cache
+    np.testing.assert_array_equal(again(train), ds.X.values[:300])
+    np.testing.assert_array_equal(again.attrs["test_index"], fm.attrs["test_index"])

@@ -165,17 +165,17 @@ def fashion_mnist_backbone(alpha: float = 1e-4, hidden: Sequence[int] = (128, 64
     (3, 64)
     """
     # the helpers of the features' loader: one definition of the subsets, the cache and the layer
-    from ..datasets import fashion_mnist as fm_mod
+    from ..datasets.fashion_mnist import _cache_dir, _sklearn_version, _training_data, fashion_mnist_dir
 
     hidden = [int(h) for h in np.atleast_1d(hidden)]
-    directory = fm_mod.fashion_mnist_dir(path)
+    directory = fashion_mnist_dir(path)
     settings = {"hidden": hidden, "n_train": min(int(n_train), 60000),
                 "n_test": 10000 if n_test is None else min(int(n_test), 10000), "epochs": int(epochs),
                 "seed": int(seed), "batch_size": int(batch_size), "learning_rate": float(learning_rate),
                 "data_path": str(directory.resolve())}
     key = json.dumps({**settings, "alpha": float(alpha), "what": "backbone", "version": 1,
-                      "sklearn": fm_mod._sklearn_version()}, sort_keys=True)
-    cache = fm_mod._cache_dir(cache_dir)
+                      "sklearn": _sklearn_version()}, sort_keys=True)
+    cache = _cache_dir(cache_dir)
     file = cache / f"fashion_mnist_backbone-{hashlib.sha256(key.encode()).hexdigest()[:20]}.npz"
     data = None
     if file.is_file():
@@ -187,7 +187,7 @@ def fashion_mnist_backbone(alpha: float = 1e-4, hidden: Sequence[int] = (128, 64
                                       "test_index": z["test_index"]})
         except (ValueError, KeyError, OSError) as exc:
             warnings.warn(f"ignoring unreadable cache file {file} ({exc!r}); retraining.", stacklevel=2)
-    data = fm_mod._training_data(settings, directory)
+    data = _training_data(settings, directory)
     clf = _train_mlp(float(alpha), settings, data, progress)
     fmap = MLPFeatureMap.of(clf, **settings, alpha=float(alpha), train_index=data["train_index"],
                             test_index=data["test_index"])
