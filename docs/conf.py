@@ -5,13 +5,17 @@ Build (from the repository root; works offline, warnings are errors)::
     python -m sphinx -W --keep-going -b html docs docs/_build/html
 
 Nothing here touches the network: there is no intersphinx, no remote image and no
-theme option that fetches anything.  The gallery (``examples/plot_*.py``) is executed
-during the build; pass ``-D plot_gallery=0`` to render it without running it.
+theme option that fetches anything, and the pages need none either: MathJax is served
+from the site's own ``_static/mathjax`` (copied from the ``django-static-mathjax``
+package of the docs extra), not from a CDN.  The gallery (``examples/plot_*.py``) is
+executed during the build; pass ``-D plot_gallery=0`` to render it without running it.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import os
+import shutil
 import sys
 from pathlib import Path
 
@@ -86,10 +90,60 @@ sphinx_gallery_conf = {
     "remove_config_comments": True,
     "matplotlib_animations": False,
     "min_reported_time": 1,
+    # the execution-times pages load jQuery and DataTables from CDNs: not written, so that
+    # no page needs the network (the times are still in the build's log)
+    "write_computation_times": False,
     # a cell ending in plot(...) shows its figure, not "<Figure size ... with 1 Axes>"
     "ignore_repr_types": r"matplotlib[.](figure|axes|text|legend|lines|collections|image)",
     "show_memory": False,
 }
+
+# -- Math, offline -------------------------------------------------------------------
+# sphinx.ext.mathjax loads MathJax from a CDN by default, so formulas showed as raw TeX
+# offline.  The MathJax 3 distribution (Apache-2.0) ships in the django-static-mathjax
+# package (import name ``mathjax``, no Django needed to read its files); the build copies
+# the component and the files it loads on demand, with MathJax's LICENSE, into
+# _static/mathjax.
+
+MATHJAX_DIR = "mathjax"  # under the site's _static
+MATHJAX_PARTS = ("tex-chtml.js", "input", "output", "a11y", "ui", "adaptors", "sre")
+
+
+def _mathjax_source() -> Path:
+    spec = importlib.util.find_spec("mathjax")
+    dist = None
+    if spec is not None and spec.submodule_search_locations:
+        dist = Path(list(spec.submodule_search_locations)[0]) / "static" / "mathjax"
+    if dist is None or not (dist / "es5" / "tex-chtml.js").is_file():
+        raise RuntimeError(
+            "MathJax for the offline docs is missing: pip install django-static-mathjax "
+            "(part of pip install -e '.[docs]'), which ships MathJax 3's files."
+        )
+    return dist
+
+
+mathjax_path = f"{MATHJAX_DIR}/tex-chtml.js"  # relative: served from _static, never fetched
+
+
+def _copy_mathjax(app, exception) -> None:
+    if exception is not None or app.builder.format != "html":
+        return
+    dist = _mathjax_source()
+    target = Path(app.outdir) / "_static" / MATHJAX_DIR
+    target.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(dist / "LICENSE", target / "LICENSE")
+    for part in MATHJAX_PARTS:
+        src = dist / "es5" / part
+        if src.is_dir():
+            shutil.copytree(src, target / part, dirs_exist_ok=True)
+        else:
+            shutil.copy2(src, target / part)
+
+
+def setup(app):
+    _mathjax_source()  # fail at the start of the build, not after it
+    app.connect("build-finished", _copy_mathjax)
+
 
 # -- HTML ----------------------------------------------------------------------------
 
@@ -107,4 +161,4 @@ html_theme_options = {
 html_context = {"default_mode": "light"}
 # Pages without sub-pages get no (empty) left sidebar; their sections are on the right.
 html_sidebars = {page: [] for page in ("install", "getting_started", "user_guide", "r_users", "theory",
-                                       "bootstrap_coverage", "guarantees", "benchmarks")}
+                                       "bootstrap_coverage", "guarantees", "benchmarks", "sklearn")}

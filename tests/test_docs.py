@@ -1,7 +1,8 @@
 """The documentation builds offline with ``-W`` and its API and gallery pages render.
 
 The build runs in a subprocess on a copy of ``docs/`` and ``examples/`` in a temporary
-directory, so that the working tree is left untouched.  The gallery example is executed
+directory, so that the working tree is left untouched.  The built pages load nothing
+from the network: MathJax is served from the site's ``_static`` (#22).  The gallery example is executed
 when Fashion-MNIST is installed; elsewhere the gallery is rendered without running it
 (``-D plot_gallery=0``) and the check of its output skips with a reason.
 """
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -25,7 +27,8 @@ BUILD_OUTPUTS = ("_build", "generated", "auto_examples", "sg_execution_times.rst
 
 
 def _missing_doc_tools() -> list[str]:
-    wanted = ("sphinx", "pydata_sphinx_theme", "numpydoc", "sphinx_gallery")
+    # "mathjax": the MathJax files of the django-static-mathjax package (offline formulas)
+    wanted = ("sphinx", "pydata_sphinx_theme", "numpydoc", "sphinx_gallery", "mathjax")
     return [m for m in wanted if importlib.util.find_spec(m) is None]
 
 
@@ -110,3 +113,50 @@ def test_gallery_example_was_executed(built_docs):
     assert "Pullover" in page  # the class counts, by name
     figures = list((html / "_images").glob(f"sphx_glr_{EXAMPLE}_*.png"))
     assert figures, "the example drew no figure"
+
+
+SCRIPT_SRC = re.compile(r"<script\b[^>]*\bsrc=[\"']([^\"']+)[\"']", re.IGNORECASE)
+# what a page loads besides scripts: stylesheets, fonts (<link href=...>); links to read (<a>) are not loads
+LINK_HREF = re.compile(r"<link\b[^>]*\bhref=[\"']([^\"']+)[\"']", re.IGNORECASE)
+
+
+def _external(url: str) -> bool:
+    return url.startswith(("http:", "https:", "//"))
+
+
+def test_theory_formulas_render_offline(built_docs):
+    """The Theory page loads MathJax from the site itself, and no page loads a script from elsewhere."""
+    proc, html, _ = built_docs
+    assert proc.returncode == 0
+    page = (html / "theory.html").read_text(encoding="utf-8")
+    scripts = SCRIPT_SRC.findall(page)
+    mathjax = [s for s in scripts if "mathjax" in s.lower()]
+    assert mathjax, f"no MathJax script on the Theory page (scripts: {scripts})"
+    assert all(s.startswith("_static/mathjax/") for s in mathjax), mathjax
+    assert not [s for s in scripts if _external(s)], scripts
+    assert r"\(" in page or r"\[" in page  # the formulas are there for MathJax to typeset
+    static = html / "_static" / "mathjax"
+    assert (static / "tex-chtml.js").stat().st_size > 100_000  # the component, not a stub
+    assert "Apache License" in (static / "LICENSE").read_text(encoding="utf-8")
+    assert list((static / "output" / "chtml" / "fonts" / "woff-v2").glob("*.woff"))  # its fonts
+    external = {}
+    for path in html.rglob("*.html"):
+        text = path.read_text(encoding="utf-8")
+        found = [s for s in SCRIPT_SRC.findall(text) + LINK_HREF.findall(text) if _external(s)]
+        if found:
+            external[str(path.relative_to(html))] = found
+    assert not external, f"pages that load scripts or stylesheets from the network: {external}"
+
+
+def test_sklearn_page_and_notebook_downloads(built_docs):
+    proc, html, _ = built_docs
+    assert proc.returncode == 0
+    page = (html / "sklearn.html").read_text(encoding="utf-8")
+    for name in ("GlmnetClassifier", "CVGlmnetClassifier", "extract_features", "resnet50"):
+        assert name in page, f"{name} missing from the scikit-learn page"
+    # every gallery example offers its notebook for download
+    notebooks = {p.name for p in html.rglob("_downloads/*/*.ipynb")}
+    for example in (ROOT / "examples").glob("plot_*.py"):
+        assert f"{example.stem}.ipynb" in notebooks, f"no notebook download for {example.name}"
+        gallery_page = (html / "auto_examples" / f"{example.stem}.html").read_text(encoding="utf-8")
+        assert f"{example.stem}.ipynb" in gallery_page
