@@ -107,3 +107,21 @@ def test_round_trip_and_forest_plot(tmp_path):
     fig = cd.plot(eff)
     red = [c for c in fig.axes[0].containers if c.lines[0].get_color() == "tab:red"]
     assert len(red) == 1 and red[0].lines[0].get_xdata().size == eff.data.attrs["n_differ"] == 1
+
+
+def test_a_class_without_spread_has_no_test_rather_than_p_zero():
+    """Grid-valued optima are often equal on every network: SciPy's t would be infinite."""
+    rng = np.random.default_rng(5)
+    a = rng.normal(0.8, 0.02, size=(3, 4))
+    b = rng.normal(0.8, 0.02, size=(3, 4))
+    a[:, 1], b[:, 1] = -3.0, -2.5  # constant within each setting
+    eff = class_effects(a, b)
+    assert np.isnan(eff.data["p_value"].values[1]) and not eff.data["differs"].values[1]
+    assert eff.data.attrs["n_flat"] == 1
+    # BH over the three classes that have a test, as statsmodels counts them
+    from statsmodels.stats.multitest import multipletests
+
+    keep = [0, 2, 3]
+    q = multipletests(eff.data["p_value"].values[keep], method="fdr_bh")[1]
+    np.testing.assert_allclose(eff.data["q_value"].values[keep], q, rtol=1e-12)
+    assert "no test" in repr(eff)

@@ -18,6 +18,7 @@ Two forms of the effect:
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from typing import Any
 
@@ -74,6 +75,8 @@ class ClassEffects(Result):
                          "*" if bool(r["differs"].item()) else ""))
         foot = ["", f"{a['n_differ']} of {d.sizes['class']} classes differ at FDR {a['fdr']:.0%} "
                 "(Benjamini-Hochberg over the classes; * in the table)"]
+        if a.get("n_flat", 0):
+            foot.append(f"{a['n_flat']} classes take the same value on every network: no test (p_value NaN)")
         return Table(head, rows, foot)
 
 
@@ -119,6 +122,12 @@ def class_effects(a: Any, b: Any, paired: bool = False, center: bool = False, co
     fdr : float
         False-discovery rate of the Benjamini–Hochberg rule over the classes.
 
+    Notes
+    -----
+    A class whose values do not vary across the networks under either setting (a
+    discrete measure, an optimum read off a grid) has no t statistic: its p-value is NaN
+    and it is left out of the BH rule (``attrs["n_flat"]`` counts them).
+
     Returns
     -------
     ClassEffects
@@ -145,23 +154,33 @@ def class_effects(a: Any, b: Any, paired: bool = False, center: bool = False, co
         xa = xa - xa.mean(axis=1, keepdims=True)
         xb = xb - xb.mean(axis=1, keepdims=True)
     if paired:
-        res = stats.ttest_rel(xb, xa, axis=0)
+        se = (xb - xa).std(axis=0, ddof=1) / np.sqrt(xa.shape[0])
     else:
-        res = stats.ttest_ind(xb, xa, axis=0, equal_var=False)
-    ci = res.confidence_interval(confidence_level=conf)
-    # a class with no spread under either setting has no t: its p-value is NaN, not a test
-    p = np.asarray(res.pvalue, dtype=float)
+        se = np.sqrt(xa.var(axis=0, ddof=1) / xa.shape[0] + xb.var(axis=0, ddof=1) / xb.shape[0])
+    # a class whose values do not vary across the networks (a discrete measure, an optimum
+    # on a grid) has no t statistic: SciPy would return an infinite t and p = 0, which is no
+    # evidence; its p-value is NaN and it is not counted among the tests
+    flat = ~(se > 1e-12 * np.maximum(np.abs(xa).max(axis=0), np.abs(xb).max(axis=0)))
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore", RuntimeWarning)
+        if paired:
+            res = stats.ttest_rel(xb, xa, axis=0)
+        else:
+            res = stats.ttest_ind(xb, xa, axis=0, equal_var=False)
+        ci = res.confidence_interval(confidence_level=conf)
+    p = np.where(flat, np.nan, np.asarray(res.pvalue, dtype=float))
     q, rej = benjamini_hochberg(p, fdr)
     data = xr.Dataset(
         {"mean_a": ("class", xa.mean(axis=0)), "mean_b": ("class", xb.mean(axis=0)),
          "effect": ("class", xb.mean(axis=0) - xa.mean(axis=0)),
          "lower": ("class", np.asarray(ci.low, dtype=float)),
          "upper": ("class", np.asarray(ci.high, dtype=float)),
-         "statistic": ("class", np.asarray(res.statistic, dtype=float)),
+         "statistic": ("class", np.where(flat, np.nan, np.asarray(res.statistic, dtype=float))),
          "df": ("class", np.broadcast_to(np.asarray(res.df, dtype=float), p.shape).copy()),
          "p_value": ("class", p), "q_value": ("class", q), "differs": ("class", rej)},
         coords={"class": A["class"].values},
         attrs=dict(paired=int(paired), center=int(center), conf=float(conf), fdr=float(fdr),
-                   n_a=int(A.sizes["seed"]), n_b=int(B.sizes["seed"]), n_differ=int(rej.sum())),
+                   n_a=int(A.sizes["seed"]), n_b=int(B.sizes["seed"]), n_differ=int(rej.sum()),
+                   n_flat=int(flat.sum())),
     )
     return ClassEffects(data)
