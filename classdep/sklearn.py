@@ -115,7 +115,8 @@ class _GlmnetBase(ClassifierMixin, BaseEstimator):
             raise ValueError(f"family={self.family!r}: a classifier's family is one of {_FAMILIES}.")
         return dict(family=self.family, loss=self.loss, tau=self.tau, gamma=self.gamma,
                     intercept=self.intercept, standardize=self.standardize, thresh=self.thresh,
-                    maxit=self.maxit, solver=self.solver, device=self.device, augment=self.augment)
+                    maxit=self.maxit, solver=self.solver, device=self.device, dtype=self.dtype,
+                    augment=self.augment)
 
     def _class_weight(self, classes: np.ndarray):
         cw = self.class_weight
@@ -202,6 +203,24 @@ class _GlmnetBase(ClassifierMixin, BaseEstimator):
             return Z - logsumexp(Z, axis=1, keepdims=True)
         return np.log(self.predict_proba(X))
 
+    def score(self, X, y, sample_weight=None) -> float:
+        """Accuracy: the (weighted) share of samples whose predicted class is ``y``.
+
+        scikit-learn's ``score`` of a classifier, the measure ``GridSearchCV`` maximizes
+        unless given another ``scoring``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,)
+        sample_weight : array-like of shape (n_samples,), optional
+
+        Returns
+        -------
+        float
+        """
+        return super().score(X, y, sample_weight=sample_weight)
+
     def predict(self, X) -> np.ndarray:
         """The most probable class of each sample, as a label of ``classes_``.
 
@@ -237,8 +256,12 @@ class GlmnetClassifier(_GlmnetBase):
         Loss parameterization for label imbalance.
     class_weight : "balanced", dict {class: weight} or sequence, optional
         Sample ``i`` weighted by the weight of its class (the loss stays a weighted mean).
-    intercept, standardize, maxit, solver, device, augment : see :func:`classdep.glmnet`
+    intercept, standardize, maxit, solver, augment : see :func:`classdep.glmnet`
         R's ``intercept`` is scikit-learn's ``fit_intercept``.
+    device, dtype : see :func:`classdep.glmnet`
+        ``"cpu"`` by default (glmnet's is ``"auto"``): an estimator gives the same float64
+        answer on every machine unless asked otherwise; on a GPU (``"gpu"``, ``"auto"``)
+        the default dtype is float32.
     thresh : float, default 1e-9
         The Newton solver's convergence threshold (:func:`classdep.glmnet`), tighter than
         glmnet's 1e-7: scikit-learn's checks compare a weighted fit with one on repeated
@@ -280,7 +303,7 @@ class GlmnetClassifier(_GlmnetBase):
     def __init__(self, s=0.01, *, penalty_factor=None, family: str = "multinomial", loss: str = "ce",
                  tau: float = 1.0, gamma: float = 0.3, class_weight=None, intercept: bool = True,
                  standardize: bool = False, thresh: float = 1e-9, maxit: int = 100, solver: str = "auto",
-                 device: str = "auto", augment=None):
+                 device: str = "cpu", dtype=None, augment=None):
         self.s = s
         self.penalty_factor = penalty_factor
         self.family = family
@@ -294,6 +317,7 @@ class GlmnetClassifier(_GlmnetBase):
         self.maxit = maxit
         self.solver = solver
         self.device = device
+        self.dtype = dtype
         self.augment = augment
 
     def fit(self, X, y, sample_weight=None) -> GlmnetClassifier:
@@ -346,7 +370,7 @@ class CVGlmnetClassifier(_GlmnetBase):
         The per-class curve of ``s="classwise"`` (:func:`classdep.classwise`).
     penalty_factor, family, loss, tau, gamma, class_weight
         As :class:`GlmnetClassifier`.
-    intercept, standardize, thresh, maxit, solver, device, augment
+    intercept, standardize, thresh, maxit, solver, device, dtype, augment
         As :class:`GlmnetClassifier`.
     progress : bool, default False
         cv_glmnet's progress bar.
@@ -382,7 +406,7 @@ class CVGlmnetClassifier(_GlmnetBase):
                  seed: int = 0, penalty_factor=None, family: str = "multinomial", loss: str = "ce",
                  tau: float = 1.0, gamma: float = 0.3, class_weight=None, intercept: bool = True,
                  standardize: bool = False, thresh: float = 1e-9, maxit: int = 100, solver: str = "auto",
-                 device: str = "auto", augment=None, progress: bool = False):
+                 device: str = "cpu", dtype=None, augment=None, progress: bool = False):
         self.s = s
         self.nfolds = nfolds
         self.lambda_path = lambda_path
@@ -403,6 +427,7 @@ class CVGlmnetClassifier(_GlmnetBase):
         self.maxit = maxit
         self.solver = solver
         self.device = device
+        self.dtype = dtype
         self.augment = augment
         self.progress = progress
 
