@@ -171,3 +171,24 @@ def test_grid_search_and_clone():
     est = GlmnetClassifier(s=[0.1, 0.2, 0.3], class_weight="balanced")
     assert clone(est).get_params() == est.get_params()
     assert est.set_params(s=0.5).s == 0.5
+
+
+def test_one_vs_all_probabilities_are_normalized():
+    X, y = _problem(3, seed=8)
+    clf = GlmnetClassifier(s=0.01, family="ova").fit(X, y)
+    P = clf.predict_proba(X)
+    np.testing.assert_allclose(P.sum(axis=1), 1.0)
+    R = cd.predict(clf.fit_, X, s=0.01, type="response").values  # the K binomial probabilities
+    np.testing.assert_allclose(P, R / R.sum(axis=1, keepdims=True), rtol=1e-12)
+    np.testing.assert_allclose(clf.predict_log_proba(X), np.log(P), rtol=1e-12)
+    with pytest.raises(ValueError, match="family"):
+        GlmnetClassifier(family="gaussian").fit(X, y)
+
+
+def test_cv_classifier_in_a_pipeline():
+    X, y = _problem(3, seed=9)
+    pipe = make_pipeline(StandardScaler(), CVGlmnetClassifier(nfolds=3, nlambda=8)).fit(X, y)
+    clf = pipe[-1]
+    assert clf.lambda_ == clf.cv_.lambda_1se and pipe.score(X, y) > 0.7
+    P = cross_val_predict(pipe, X, y, cv=3, method="predict_proba")
+    assert P.shape == (len(y), 3) and np.allclose(P.sum(axis=1), 1.0)
