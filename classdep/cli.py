@@ -83,6 +83,16 @@ def _read_sweep(path: str | Path):
             raise first from None
 
 
+def _partners(cv) -> xr.DataArray:
+    """Each class's most-confused partner at lambda_min, for a CV or a held-out result."""
+    if hasattr(cv, "most_confused"):
+        return cv.most_confused().isel({"lambda": cv.index["min"]})
+    C = cv.confusion.isel({"lambda": cv.index["min"]}).values.astype(float)
+    np.fill_diagonal(C, -1.0)
+    names = np.asarray(cv.classes)
+    return xr.DataArray(names[C.argmax(axis=1)], dims="class", coords={"class": names})
+
+
 def report(results: str | Path, out: str | Path | None = None, null: int = 200,
            features: str | xr.Dataset | None = None, k: int = 4) -> str:
     """Print the tables of a saved sweep and write figures and ``report.html`` into ``out``.
@@ -107,7 +117,7 @@ def report(results: str | Path, out: str | Path | None = None, null: int = 200,
     out.mkdir(parents=True, exist_ok=True)
     cw = classwise(cv, null=null)
     cwr = classwise(cv, measure="recall", null=null)
-    part = cv.most_confused().isel({"lambda": cv.index["min"]})
+    part = _partners(cv)
     pairs = "\n".join(f"  {c!s:>14} -> {p}" for c, p in zip(part["class"].values, part.values, strict=True))
     # The smoothed optimum's percentile interval is the one that covers at its nominal
     # level in the coverage study (docs: bootstrap_coverage).

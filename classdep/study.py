@@ -236,6 +236,13 @@ def split_features(ds: xr.Dataset, score_split: str | None = None, test_size: fl
     >>> tr.sizes["sample"] + te.sizes["sample"], how.startswith("a seeded")
     (1797, True)
     """
+    dims = tuple(ds["X"].dims) if "X" in ds else ()
+    if set(dims) != {"sample", "feature"}:
+        extra = [d for d in dims if d not in ("sample", "feature")]
+        fix = (f"select one level, e.g. ds.isel({extra[0]}=0)." if extra else
+               "build them with classdep.datasets.as_features(X, y).")
+        raise ValueError(f"the features X have dims {dims}; the study takes one feature set "
+                         f"(sample, feature): {fix}")
     if not 0.0 < float(test_size) < 1.0:
         raise ValueError(f"test_size={test_size!r} must lie in (0, 1): the share of samples held out "
                          "for scoring (default 0.3).")

@@ -99,3 +99,20 @@ def test_study_help_is_plain_text_with_every_default(capsys):
 def test_unknown_features_is_a_clear_error(capsys):
     assert main(["sweep", "no-such-file.npz"]) == 2
     assert "neither a features file nor a known dataset" in capsys.readouterr().err
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")
+def test_report_reads_the_heldout_result_a_study_wrote(tmp_path, capsys):
+    from classdep.study import study
+
+    ds = cd.datasets.make_mixture(n_classes=3, n_features=4, n_samples=300, n_test=200, seed=1)
+    s = study(ds, tmp_path / "s", nlambda=6, lambda_min_ratio=1e-3, extend=False, R=20, null=5,
+              progress=False)
+    assert main(["report", str(tmp_path / "s" / "results.nc"), "-o", str(tmp_path / "r"), "--null", "5"]) == 0
+    text = capsys.readouterr().out
+    assert repr(s.sweep) in text  # the held-out table, read back
+    assert "Class-wise optima (measure: deviance; 3 classes, one held-out split)" in text
+    C = s.sweep.confusion.isel({"lambda": s.sweep.index["min"]}).values.astype(float)
+    np.fill_diagonal(C, -1)
+    for k, c in enumerate(s.sweep.classes):  # each class's partner: the largest off-diagonal count
+        assert f"{c!s:>14} -> {s.sweep.classes[C[k].argmax()]}" in text
