@@ -246,8 +246,8 @@ def split_features(ds: xr.Dataset, score_split: str | None = None, test_size: fl
     if not 0.0 < float(test_size) < 1.0:
         raise ValueError(f"test_size={test_size!r} must lie in (0, 1): the share of samples held out "
                          "for scoring (default 0.3).")
-    seeded = (f"a seeded stratified split of features that carry no 'split': {test_size:.0%} of each "
-              f"class held out (seed {seed})")
+    seeded = (f"a seeded stratified split, {test_size:.0%} of each class held out with seed {seed}, as "
+              "the features carry no 'split'")
     if not _has_split(ds):
         if score_split is not None:
             raise ValueError(f"score_split={score_split!r}, but the features carry no 'split' coordinate; "
@@ -258,7 +258,7 @@ def split_features(ds: xr.Dataset, score_split: str | None = None, test_size: fl
     if "train" not in names:
         if len(names) == 1:
             tr, te = _seeded_split(ds, test_size, seed)
-            return tr, te, seeded.replace("carry no 'split'", f"are all of split {names[0]!r}")
+            return tr, te, seeded.replace("carry no 'split'", f"are all of one split, {names[0]!r}")
         raise ValueError(f"the features carry splits {names} and none is named 'train': rename the split "
                          "the head should be fitted on to 'train' (classdep.datasets.select_split shows "
                          "one split).")
@@ -270,7 +270,7 @@ def split_features(ds: xr.Dataset, score_split: str | None = None, test_size: fl
             others = [n for n in names if n != "train"]
             if not others:
                 tr, te = _seeded_split(train, test_size, seed)
-                return tr, te, seeded.replace("carry no 'split'", "are all of split 'train'")
+                return tr, te, seeded.replace("carry no 'split'", "are all of one split, 'train'")
             raise ValueError(f"the features carry splits {names}, none named 'validation' or 'test': "
                              f"name the split to score on, e.g. --score-split {others[0]}.")
     elif score_split not in names or score_split == "train":
@@ -428,7 +428,8 @@ def _extension_line(sweep: Heldout | CVGlmnet, limit: float, extend: bool) -> st
             + (f", extended past its edges ({lo} added below, {hi} above)" if lo or hi else
                ", no optimum at an edge, so not extended"))
     if a.get("extend_limit_reached", 0):
-        text += f"; the extension stopped at its limit ({limit:g}) with an optimum still at an edge"
+        text += (f"; the extension stopped at its limit ({limit:g}) with an optimum still at an edge (the "
+                 "tables' edge column)")
     return text + "."
 
 
@@ -514,13 +515,13 @@ def study(features: str | os.PathLike | xr.Dataset | None = None,
     if protocol == "heldout":
         sw = _heldout_sweep(train, held, settings, lam_opts, store, extend, extend_limit, seed, prog)
         fitted_on = train
-        what = (f"Protocol: held-out. The head is fitted on the training features and every class is "
-                f"scored on held-out features ({how}).")
+        what = ("Protocol: held-out. The head is fitted on the training features and every class is "
+                f"scored on held-out features; {how}.")
     else:
         sw = _cv_sweep(held, settings, lam_opts, store, extend, extend_limit, nfolds, seed, prog)
         fitted_on = held
-        what = (f"Protocol: cv. {nfolds}-fold cross-validation inside the held-out features ({how}); "
-                "the training features are not used.")
+        what = (f"Protocol: cv. {nfolds}-fold cross-validation inside the held-out features, the training "
+                f"features unused; {how}.")
     cws: dict[str, Classwise] = {}
     for m in measures:
         with prog.step(f"class-wise optima ({m}) with the noise-only null ({null} permutations)"):
