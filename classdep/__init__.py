@@ -41,6 +41,7 @@ from .glmnet_fit import GlmnetFit, glmnet
 from .memory_plan import InsufficientMemoryError, MemoryPlan, memory_plan
 from .plot import plot
 from .result import Result
+from .sklearn import CVGlmnetClassifier, GlmnetClassifier
 from .sweep import CVGlmnet, CVGrid, Heldout, cv_glmnet
 
 __version__ = "0.1.0"
@@ -62,6 +63,8 @@ __all__ = [
     "CVGrid",
     "Classwise",
     "ClassEffects",
+    "CVGlmnetClassifier",
+    "GlmnetClassifier",
     "class_effects",
     "ConvergenceWarning",
     "GlmnetFit",
