@@ -63,7 +63,8 @@ def built_docs(tmp_path_factory):
     cmd = [sys.executable, "-m", "sphinx", *options, str(src / "docs"), str(html)]
     pythonpath = [str(ROOT), os.environ.get("PYTHONPATH", "")]
     env = dict(os.environ, MPLBACKEND="Agg", PYTHONPATH=os.pathsep.join(filter(None, pythonpath)))
-    proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    # a guard against a hung build, not a speed check: the gallery trains small networks
+    proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=1800)
     return proc, html, no_data
 
 
