@@ -8,6 +8,7 @@ alone, and the FDR count with a Benjamini-Hochberg computed here.
 
 from __future__ import annotations
 
+import importlib
 import io
 
 import numpy as np
@@ -15,8 +16,10 @@ import pytest
 import xarray as xr
 
 import classdep as cd
-import classdep.study as st
 from classdep.study import Progress, split_features, study
+
+# the module, even where classdep exports a function named study
+st = importlib.import_module("classdep.study")
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")  # separation, edges, atoms: not tested here
 
