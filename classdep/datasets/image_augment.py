@@ -7,27 +7,27 @@ backbone, and fit the head on their features (:func:`classdep.sweep.augment_imag
 This module draws the copies.  Every transform has one strength, and strength 0 is the
 identity (the output equals the input exactly):
 
-==============  ===============================  ==========================================
-``kind``        strength                         what one copy of an image is
-==============  ===============================  ==========================================
-``"translate"`` largest shift ``m``, in pixels   shifted by ``(dy, dx)``, each uniform on
-                (or a fraction of the side with  ``{-m, ..., m}``, vacated pixels set to
-                ``unit="fraction"``)             ``fill`` (0): the same as zero-padding by
-                                                 ``m`` and taking a random crop of the
-                                                 original size ("random crop")
-``"flip"``      probability ``p`` in [0, 1]      mirrored left-right (``x[..., ::-1, :]``
-                                                 per image) with probability ``p``
-``"noise"``     standard deviation ``sd`` >= 0   ``x + sd * z``, ``z`` standard normal per
-                                                 pixel (not clipped)
-``"erase"``     area fraction ``a`` in [0, 1]    a square of side ``round(sqrt(a) * H)``
-                                                 (``H`` the height), centred uniformly on
-                                                 the image and clipped at its borders, set
-                                                 to ``fill``: cutout (DeVries & Taylor 2017)
-``"mixup"``     ``alpha`` >= 0                   ``lam * x_i + (1 - lam) * x_j`` with ``j``
-                                                 a random partner from the same images and
-                                                 ``lam ~ Beta(alpha, alpha)`` (Zhang et al.
-                                                 2018); ``alpha = 0`` is ``lam = 1``
-==============  ===============================  ==========================================
+================  ===============================  ==========================================
+``kind``          strength                         what one copy of an image is
+================  ===============================  ==========================================
+``"translate"``   largest shift ``m``, in pixels   shifted by ``(dy, dx)``, each uniform on
+                  (or a fraction of the side with  ``{-m, ..., m}``, vacated pixels set to
+                  ``unit="fraction"``)             ``fill`` (0): the same as zero-padding by
+                                                   ``m`` and taking a random crop of the
+                                                   original size ("random crop")
+``"flip"``        probability ``p`` in [0, 1]      mirrored left-right (``x[..., ::-1, :]``
+                                                   per image) with probability ``p``
+``"noise"``       standard deviation ``sd`` >= 0   ``x + sd * z``, ``z`` standard normal per
+                                                   pixel (not clipped)
+``"erase"``       area fraction ``a`` in [0, 1]    a square of side ``round(sqrt(a) * H)``
+                                                   (``H`` the height), centred uniformly on
+                                                   the image and clipped at its borders, set
+                                                   to ``fill``: cutout (DeVries & Taylor 2017)
+``"mixup"``       ``alpha`` >= 0                   ``lam * x_i + (1 - lam) * x_j`` with ``j``
+                                                   a random partner from the same images and
+                                                   ``lam ~ Beta(alpha, alpha)`` (Zhang et al.
+                                                   2018); ``alpha = 0`` is ``lam = 1``
+================  ===============================  ==========================================
 
 **Labels under mixup.**  Zhang et al. train on the mixed target
 ``lam * e_{y_i} + (1 - lam) * e_{y_j}``.  Cross-entropy is linear in the target,
