@@ -497,6 +497,10 @@ class HeldoutGrid(CVGrid):
         out.attrs.update(self.attrs_extra)
         return out
 
+    def _frame_vars(self) -> list[str]:
+        # one row per (level, lambda); one split has no spread, so no cvsd/cvup/cvlo columns
+        return ["cvm", "nzero"]
+
     def _datasets(self) -> dict[str | None, xr.Dataset | None]:
         halves = [h.halves for h in self.cvs]
         res = self._stack([h.results for h in self.cvs])
