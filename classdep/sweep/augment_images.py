@@ -222,39 +222,41 @@ def _train_mlp(alpha: float, settings: dict, data: dict, progress: bool):
     return clf
 
 
-def torch_feature_map(module, *, device: str = "cpu", dtype: str = "float32",
+def torch_feature_map(model, layer: str | None = None, *, device: str = "cpu", batch_size: int = 256,
                       channels_first: bool = True) -> Callable[[np.ndarray], np.ndarray]:
-    """A frozen PyTorch module as a feature map ``images -> features`` (needs torch).
+    """A frozen PyTorch model as a feature map ``images -> features`` (needs torch).
 
-    The module is put in ``eval()`` mode (batch norm uses its running statistics, dropout
-    is off) and called under ``torch.no_grad()``; (n, H, W) images gain a channel axis,
-    and (n, H, W, C) ones are moved to (n, C, H, W) when ``channels_first``.  Use it with
-    :func:`extract` (batches) or :func:`assess_augment`.
+    Each call runs :func:`classdep.datasets.extract.extract_features` on the images: the
+    model in ``eval()`` mode under ``torch.no_grad()``, the features being what ``layer``
+    outputs (default: the input of the model's last ``torch.nn.Linear``, the penultimate
+    features its head reads).  (n, H, W) images gain a channel axis, and (n, H, W, C) ones
+    are moved to (n, C, H, W) when ``channels_first``.
 
     Examples
     --------
     >>> import torch  # doctest: +SKIP
-    >>> fm = torch_feature_map(torch.nn.Flatten())  # doctest: +SKIP
+    >>> net = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(16, 8), torch.nn.ReLU(),
+    ...                           torch.nn.Linear(8, 3))  # doctest: +SKIP
+    >>> fm = torch_feature_map(net)  # doctest: +SKIP
     >>> fm(np.zeros((2, 4, 4))).shape  # doctest: +SKIP
-    (2, 16)
+    (2, 8)
     """
     try:
         import torch
     except ImportError as exc:  # pragma: no cover - depends on the environment
         raise ImportError("torch_feature_map needs PyTorch (pip install torch); any callable "
                           "images -> features works as a feature map without it.") from exc
-    module.eval()
-    module.to(device)
+    from ..datasets.extract import extract_features
 
     def fmap(images: np.ndarray) -> np.ndarray:
-        x = np.asarray(images)
+        x = np.asarray(images, dtype=np.float32)
         if x.ndim == 3:
             x = x[:, None, :, :] if channels_first else x[..., None]
         elif x.ndim == 4 and channels_first:
             x = np.moveaxis(x, -1, 1)
-        with torch.no_grad():
-            t = torch.as_tensor(np.ascontiguousarray(x), dtype=getattr(torch, dtype), device=device)
-            return module(t).reshape(x.shape[0], -1).cpu().numpy()
+        ds = extract_features(model, torch.from_numpy(np.ascontiguousarray(x)), layer=layer,
+                              batch_size=batch_size, device=device, progress=False)
+        return np.asarray(ds["X"].values)
 
     return fmap
 
