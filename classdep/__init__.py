@@ -43,6 +43,7 @@ from .plot import plot
 from .result import Result
 from .sklearn import CVGlmnetClassifier, GlmnetClassifier
 from .sweep import CVGlmnet, CVGrid, Heldout, cv_glmnet
+from .sweep.augment_images import HeldoutGrid, assess_augment, assess_features, augment_features
 
 __version__ = "0.1.0"
 
@@ -65,6 +66,10 @@ __all__ = [
     "ClassEffects",
     "CVGlmnetClassifier",
     "GlmnetClassifier",
+    "HeldoutGrid",
+    "assess_augment",
+    "assess_features",
+    "augment_features",
     "class_effects",
     "ConvergenceWarning",
     "GlmnetFit",

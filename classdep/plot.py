@@ -249,7 +249,7 @@ def _(grid: CVGrid, ax=None):
     for i, level in enumerate(grid.augment):
         cv = grid[i]
         x = np.log(cv.lambda_)
-        m, se = cv.cvm.values, cv.cvsd.values
+        m, se = cv.cvm.values, cv.results["cvsd"].values  # a held-out level's is NaN: no band
         c = colors[i % len(colors)]
         ax.plot(x, m, color=c, lw=1.2, label=f"{grid.dim} = {_level(level)}")
         ax.fill_between(x, m - se, m + se, color=c, alpha=0.15, lw=0)

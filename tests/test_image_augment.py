@@ -327,3 +327,24 @@ def test_fashion_mnist_backbone_reproduces_the_cached_features(tmp_path):
     again = fashion_mnist_backbone(**settings)  # from the cache
     np.testing.assert_array_equal(again(train), ds.X.values[:300])
     np.testing.assert_array_equal(again.attrs["test_index"], fm.attrs["test_index"])
+
+
+def test_over_levels_cross_fits_on_the_halves_and_plots_the_grid(grid):
+    """The defaults work on a held-out grid: the cross-fit chooses each class's level on one
+    class-stratified half of the held-out samples and scores it on the other (and back)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    j = 2
+    cw = cd.classwise(grid, over="augment", s=LAM[j], null=0)
+    assert "halves" in cw.table.attrs["crossfit"]
+    # by hand: per-half deviance curves over levels at lambda j, from the stacked halves
+    halves = np.stack([grid[i].halves["deviance"].isel({"lambda": j}).values for i in range(len(LEVELS))])
+    A, B = halves[..., 0], halves[..., 1]  # (level, class) on each half
+    gA, gB = A.sum(axis=1).argmin(), B.sum(axis=1).argmin()
+    K = A.shape[1]
+    rAB = B[gA] - B[A.argmin(axis=0), np.arange(K)]
+    rBA = A[gB] - A[B.argmin(axis=0), np.arange(K)]
+    np.testing.assert_allclose(cw.table["regret_crossfit"].values, rAB + rBA, rtol=1e-12)
+    fig = cd.plot(grid)
+    assert len(fig.axes[0].get_lines()) >= len(LEVELS)

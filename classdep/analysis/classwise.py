@@ -506,7 +506,20 @@ def _over_levels(grid: CVGrid, s: float | None, opts: dict) -> Classwise:
     else:
         j = int(np.argmin(np.abs(np.log(lam) - np.log(float(s)))))
     res, oof = _level_data(grid, j)
-    out = _optima(res, oof, grid.dim, opts)
+    # held-out levels have one split: they cross-fit on the two halves of its samples
+    held = all(isinstance(grid[i], Heldout) for i in range(len(grid)))
+    out = _optima(res, oof, grid.dim, dict(opts, debias=None) if held else opts)
+    if held and opts["debias"] == "crossfit":
+        if all(grid[i].halves is not None for i in range(len(grid))):
+            coord = {grid.dim: np.asarray(grid.augment)}
+            hv = xr.concat([_bare(grid[i].halves.isel({"lambda": j})) for i in range(len(grid))],
+                           dim=grid.dim, coords="minimal", compat="override").assign_coords(coord)
+            cf = _optima(hv, None, grid.dim, dict(opts, null=0))
+            out.table["regret_crossfit"] = cf.table["regret_crossfit"]
+            out.table.attrs["total_regret_crossfit"] = cf.table.attrs["total_regret_crossfit"]
+            out.table.attrs["crossfit"] = "two class-stratified halves of the held-out samples"
+        else:
+            out.table.attrs["crossfit"] = "skipped: these held-out results carry no halves"
     out.table.attrs["lambda"] = float(lam[j])
     out.curves = out.curves.assign_coords({"lambda": float(lam[j])})
     out.cv = grid
