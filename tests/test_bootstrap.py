@@ -589,6 +589,13 @@ def test_boot_over_augment_matches_an_independent_argmin(which, request):
         want = np.clip(-c1 / (2 * c2), levels.min(), levels.max()) if c2 > 0 else levels[np.argmin(cur1[k])]
         assert float(sm.t0.values[k]) == pytest.approx(want, abs=1e-9)
     assert "best augment level at lambda" in str(b)
+    # along levels the window is in the level's units (default: three levels either side)
+    assert sm.t.attrs["window"] == "+-3 levels"
+    wide = cd.boot(grid, R=1, seed=0, over="augment", estimator="smooth", s=lam[1],
+                   window=10 * np.ptp(levels))
+    np.testing.assert_allclose(wide.t0.values, sm.t0.values, rtol=0, atol=1e-12)
+    acc = cd.boot(grid, R=20, seed=0, over="augment", measure="ova_accuracy")
+    assert acc.t.attrs["measure"] == "ova_accuracy" and acc.t.shape == (20, cur1.shape[0])
     ci = cd.boot_ci(cd.boot(grid, R=60, seed=3, over="augment", estimator="smooth"), type="norm")
     assert ci.ci.dims == ("class", "bound") and ci.ci.attrs["log"] == 0
     assert "augment_opt" in str(ci) and "Original Scale" in str(ci)

@@ -18,8 +18,10 @@ STATISTICS = ("lambda_opt", "regret")
 ESTIMATORS = ("grid", "smooth", "moon")
 #: Full width, in decades of lambda, of the window the smoothed estimator fits its quadratic
 #: over (centred on the grid argmin).  In decades, not grid points, so that the estimate does
-#: not move with the grid's density; the value is the one the coverage study chose
-#: (docs' coverage page).
+#: not move with the grid's density.  The coverage study (docs' coverage page) found 0.5 and
+#: 1 decade alike at nominal, 1.5 beginning to under-cover and 2-3 failing (a wide window
+#: reaches the curve's asymmetric flanks and moves the vertex); 1 decade keeps more points
+#: against the noise of a coarse grid.
 SMOOTH_WINDOW = 1.0
 #: Along a grid's levels (augmentation strengths, not on a log scale) no width was studied:
 #: the window is the argmin and this many levels either side.
