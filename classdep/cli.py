@@ -177,9 +177,14 @@ _SILENT = (
 
 
 def _classes(names: str) -> str:
-    """``"0, 3"`` -> ``"classes 0, 3"`` (``"global"`` is the shared optimum, not a class)."""
-    many = "," in names
-    return ("classes " if many else "class ") + names if names != "global" else "the shared lambda"
+    """``"0, 3, global"`` -> ``"classes 0, 3 and of the shared lambda"``."""
+    parts = [p.strip() for p in names.split(",") if p.strip()]
+    shared = "global" in parts
+    parts = [p for p in parts if p != "global"]
+    text = ("classes " if len(parts) > 1 else "class ") + ", ".join(parts) if parts else ""
+    if shared:
+        text = f"{text} and of the shared lambda" if text else "the shared lambda"
+    return text
 
 
 def _reword(category: type[Warning], message: str) -> str | None:

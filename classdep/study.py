@@ -277,8 +277,8 @@ def split_features(ds: xr.Dataset, score_split: str | None = None, test_size: fl
         raise ValueError(f"score_split={score_split!r} is not a held-out split of these features "
                          f"(they have {names}); pass one of {[n for n in names if n != 'train']}.")
     held = ds.isel(sample=np.nonzero(split == score_split)[0])
-    how = (f"the features' own split: the head fitted on split 'train' ({train.sizes['sample']} samples), "
-           f"scored on split {score_split!r} ({held.sizes['sample']} samples)")
+    how = (f"the features' own split: {train.sizes['sample']} training samples of split 'train', "
+           f"{held.sizes['sample']} held-out samples of split {score_split!r}")
     return train, held, how
 
 

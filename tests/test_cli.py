@@ -116,3 +116,25 @@ def test_report_reads_the_heldout_result_a_study_wrote(tmp_path, capsys):
     np.fill_diagonal(C, -1)
     for k, c in enumerate(s.sweep.classes):  # each class's partner: the largest off-diagonal count
         assert f"{c!s:>14} -> {s.sweep.classes[C[k].argmax()]}" in text
+
+
+def test_library_warnings_are_reworded_in_the_command_lines_terms():
+    import warnings
+
+    from classdep.cli import _reword
+    from classdep.sweep.extend import EdgeWarning
+
+    ds = cd.datasets.make_mixture(n_classes=3, n_features=4, n_samples=300, seed=1)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        # a grid far above the optima and a limit that lets it grow by one block only
+        cd.cv_glmnet(ds, nfolds=3, lambda_=np.geomspace(100, 10, 3), extend=True, extend_limit=0.5,
+                     progress=False)
+    edge = [w for w in caught if issubclass(w.category, EdgeWarning)]
+    assert edge, [str(w.message) for w in caught]
+    text = _reword(EdgeWarning, str(edge[0].message))
+    assert "cv_glmnet(" not in text and "extend_limit=" not in text
+    assert text.startswith("the optimum of classes ") and "low end of the grid" in text
+    assert "--lambda-min-ratio or --extend-limit" in text
+    # the library's advice on constant features is what the study already does: not shown
+    assert _reword(UserWarning, "3 features are constant within groups and get zero coefficients") is None

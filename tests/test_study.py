@@ -61,7 +61,7 @@ def test_heldout_protocol_is_the_default_and_matches_a_direct_assess(mix, tmp_pa
     for m in ("deviance", "ova_accuracy"):
         _same_tables(s.classwise[m], cd.classwise(h, measure=m, null=20, seed=0))
     assert s.text.startswith("Protocol: held-out.")
-    assert "split 'train' (500 samples), scored on split 'test' (400 samples)" in s.text
+    assert "500 training samples of split 'train', 400 held-out samples of split 'test'" in s.text
 
 
 def test_protocol_cv_cross_validates_inside_the_heldout_features(mix, tmp_path):
@@ -81,7 +81,7 @@ def test_validation_split_is_scored_before_test(mix, tmp_path):
     s = study(ds, tmp_path / "s", extend=False, measures=["deviance"], **SMALL)
     assert int(s.sweep.results.attrs["n_heldout"]) == 150
     assert int(s.sweep.fit.path.attrs["n_samples"]) == 500
-    assert "scored on split 'validation'" in s.split
+    assert "150 held-out samples of split 'validation'" in s.split
     s2 = study(ds, tmp_path / "t", extend=False, measures=["deviance"], score_split="test", **SMALL)
     assert int(s2.sweep.results.attrs["n_heldout"]) == 250
 
