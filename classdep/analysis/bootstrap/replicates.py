@@ -398,6 +398,10 @@ def boot(cv: CVGlmnet | CVGrid | Heldout | xr.Dataset, R: int = 2000,
         per-sample predictions (``cv.oof["pred"]``); an accuracy's optimum is its
         maximum, and its regret is in accuracy units.  ``"ova_deviance"`` is refused: it
         needs every class's probability for every sample, which ``cv.oof`` does not keep.
+        An accuracy that is flat in lambda (balanced classes, often) has a plateau, not a
+        point optimum, and no interval covers a point it does not have: the coverage study
+        measured the default at nominal for the one-vs-all accuracy of imbalanced classes
+        and at 0.52-0.61 for balanced ones (see the docs' coverage page).
     window : float, optional
         Full width, in decades of lambda, of the window of ``estimator="smooth"``: the
         quadratic is fitted to the grid lambdas within ``window / 2`` decades of the grid
