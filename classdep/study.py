@@ -81,9 +81,9 @@ class Progress:
 
     def break_line(self) -> None:
         """End a pending step line, so that what follows starts on a line of its own."""
-        if self._pending is not None:
+        if self._pending:
             self._write("\n")
-            self._pending = ""
+            self._pending = None
 
     def note(self, text: str) -> None:
         """A line of its own (not a step)."""
@@ -95,7 +95,7 @@ class Progress:
         """Time a step; ``bar=True`` when the step draws its own progress bar."""
         self.break_line()
         self._write(f"classdep: {label} ..." + ("\n" if bar else ""))
-        self._pending = "" if bar else label
+        self._pending = None if bar else label  # the label while its line is open
         t0 = time.perf_counter()
         yield
         dt = time.perf_counter() - t0
