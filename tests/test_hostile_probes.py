@@ -118,3 +118,16 @@ def test_an_increasing_or_repeated_lambda_is_used_as_r_uses_it():
     with pytest.warns(UserWarning, match="repeated"):
         fit = cd.glmnet(X, Y, lambda_=[1, 0.1, 0.1])
     np.testing.assert_array_equal(fit.lambda_, [1, 0.1])
+
+
+def test_dataset_codes_as_newy_point_to_the_dataset():
+    """fit on a Dataset (class names), newy = its integer codes: the error names the fix."""
+    ds = cd.datasets.make_mixture(n_classes=3, n_features=4, n_samples=150, n_test=90, seed=1)
+    ds = ds.assign_coords({"class": ["cat", "dog", "emu"]})
+    tr, te = cd.datasets.select_split(ds, "train"), cd.datasets.select_split(ds, "test")
+    fit = cd.glmnet(tr, nlambda=3)
+    with pytest.raises(ValueError, match=r"integer codes.*assess\(fit, ds\)"):
+        cd.assess(fit, te.X, te.y)
+    by_name = cd.assess(fit, te.X.values, te["class"].values[te.y.values])
+    whole = cd.assess(fit, te)
+    np.testing.assert_array_equal(whole.oof["loss"].values, by_name.oof["loss"].values)

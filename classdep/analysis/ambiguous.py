@@ -22,7 +22,7 @@ import xarray as xr
 from ..glmnet_fit import GlmnetFit
 from ..result import Result, Table
 from ..rtable import format_table
-from ..sweep import CVGlmnet
+from ..sweep import CVGlmnet, Heldout
 from ..validation import check_choice, check_class_names, check_int, check_labels
 from .lda import left_rownames
 
@@ -159,7 +159,7 @@ def _best_set(S: np.ndarray, k: int) -> tuple[np.ndarray, float]:
     return c, float(np.triu(S[np.ix_(c, c)], 1).sum())
 
 
-def _cv_confusion(cv: CVGlmnet, s) -> tuple[np.ndarray, float, str]:
+def _cv_confusion(cv: CVGlmnet | Heldout, s) -> tuple[np.ndarray, float, str]:
     lam = cv.lambda_
     if isinstance(s, str):
         check_choice(s, ("lambda_min", "lambda_1se"), "s")
@@ -211,14 +211,15 @@ def _fit_confusion(fit: GlmnetFit, s, method: str, newx, y) -> tuple[np.ndarray,
     return C, float(s), f"lambda = {float(s):.4g}"
 
 
-def ambiguous(cv_or_fit: CVGlmnet | GlmnetFit, k: int = 4, s: Any = "lambda_min", method: str = "confusion",
-              newx: Any = None, y: Any = None) -> Ambiguous:
+def ambiguous(cv_or_fit: CVGlmnet | Heldout | GlmnetFit, k: int = 4, s: Any = "lambda_min",
+              method: str = "confusion", newx: Any = None, y: Any = None) -> Ambiguous:
     """The ``k`` classes the model confuses most among themselves, and each class's partner.
 
     Parameters
     ----------
-    cv_or_fit : CVGlmnet or GlmnetFit
-        A :func:`~classdep.cv_glmnet` result (its out-of-fold confusion is used) or a
+    cv_or_fit : CVGlmnet, Heldout or GlmnetFit
+        A :func:`~classdep.cv_glmnet` result (its out-of-fold confusion is used), an
+        :func:`~classdep.assess` result (its held-out confusion), or a
         :func:`~classdep.glmnet` fit with held-out ``newx``, ``y``.
     k : int
         Size of the set (2 to the number of classes).
@@ -247,7 +248,10 @@ def ambiguous(cv_or_fit: CVGlmnet | GlmnetFit, k: int = 4, s: Any = "lambda_min"
     3
     """
     check_choice(method, ("confusion", "probability"), "method")
-    if isinstance(cv_or_fit, CVGlmnet):
+    if isinstance(cv_or_fit, Heldout) and s == "lambda_1se":
+        raise ValueError("s='lambda_1se': a held-out result has one split, so no standard error across "
+                         "folds and no lambda_1se; use s='lambda_min' or a lambda of its path.")
+    if isinstance(cv_or_fit, CVGlmnet | Heldout):
         if method == "probability":
             raise ValueError("method='probability' needs predicted probabilities, which a cv_glmnet object "
                              "does not keep; use method='confusion', or a glmnet fit with newx=, y=.")
@@ -256,13 +260,14 @@ def ambiguous(cv_or_fit: CVGlmnet | GlmnetFit, k: int = 4, s: Any = "lambda_min"
                              "out-of-fold predictions.")
         C, lam, s_name = _cv_confusion(cv_or_fit, s)
         names = cv_or_fit.classes
-        source = "out-of-fold"
+        source = "held-out" if isinstance(cv_or_fit, Heldout) else "out-of-fold"
     elif isinstance(cv_or_fit, GlmnetFit):
         C, lam, s_name = _fit_confusion(cv_or_fit, s, method, newx, y)
         names = cv_or_fit.path["class"].values
         source = "held-out"
     else:
-        raise TypeError(f"ambiguous() takes a cv_glmnet or glmnet result; got {type(cv_or_fit).__name__}.")
+        raise TypeError(f"ambiguous() takes a cv_glmnet, assess or glmnet result; got "
+                        f"{type(cv_or_fit).__name__}.")
     K = C.shape[0]
     k = check_int(k, "k", minimum=2)
     if k > K:

@@ -18,11 +18,19 @@ __all__ = ["assess", "oracle_gain"]
 
 def _codes_for(fit: GlmnetFit, newy) -> np.ndarray:
     classes = [str(c) for c in fit.classes]
-    labels = [str(v) for v in np.asarray(newy)]
+    arr = np.asarray(newy)
+    labels = [str(v) for v in arr]
+    unknown = set(labels) - set(classes)
+    if unknown and np.issubdtype(arr.dtype, np.integer) and arr.size and 0 <= arr.min() \
+            and arr.max() < len(classes):
+        # integer codes of a features Dataset (its y) against a fit on the Dataset's class names
+        raise ValueError(f"newy holds integer codes ({sorted(unknown)[:3]} ...) but the fit's classes are "
+                         f"named {classes[:3]} ...: pass the features Dataset itself, assess(fit, ds), or "
+                         "its labels by name, ds['class'].values[ds.y.values].")
     return check_class_names(labels, classes, "newy")
 
 
-def assess(fit: GlmnetFit, newx, newy, s=None, *, weights=None, type_measure: str = "deviance",
+def assess(fit: GlmnetFit, newx, newy=None, s=None, *, weights=None, type_measure: str = "deviance",
            seed: int = 0) -> Heldout:
     """The fit's path scored on held-out data, R's ``assess.glmnet``: the evaluated sweep with one split.
 
@@ -34,7 +42,8 @@ def assess(fit: GlmnetFit, newx, newy, s=None, *, weights=None, type_measure: st
     Parameters
     ----------
     fit : GlmnetFit
-    newx, newy : held-out features and labels (labels must be classes of the fit)
+    newx, newy : held-out features and labels (labels must be classes of the fit); a
+        features Dataset as ``newx`` gives its own labels when ``newy`` is omitted
     s : float or sequence, optional
         Penalties at which to assess (interpolated like :func:`classdep.coef`); default:
         every lambda of the path.
@@ -64,6 +73,8 @@ def assess(fit: GlmnetFit, newx, newy, s=None, *, weights=None, type_measure: st
     >>> a = cd.assess(fit, ds.X[1200:], ds.y[1200:])
     >>> a["recall"].dims
     ('lambda', 'class')
+    >>> cd.assess(fit, ds.isel(sample=slice(1200, None))).results.sizes["lambda"]
+    2
     """
     Xn, yy, _ = features_and_labels(newx, newy, name="newx", labels_name="newy")
     if np.shape(yy)[:1] != (Xn.shape[0],):
