@@ -7,6 +7,7 @@ The R-like face of the toolkit: ``glmnet`` fits a ridge-penalized multinomial pa
 from __future__ import annotations
 
 from . import backend, datasets, validation
+from . import study  # the study as `classdep study` runs it: cd.study.study(...), cd.study.split_features(...)
 from .analysis import (
     LDA,
     UFM,
@@ -87,6 +88,7 @@ __all__ = [
     "coef",
     "confint",
     "datasets",
+    "study",
     "glmnet",
     "memory_plan",
     "MemoryPlan",

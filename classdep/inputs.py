@@ -28,7 +28,28 @@ import xarray as xr
 from .solvers.chunked import is_out_of_core
 from .validation import check_matrix, check_source
 
-__all__ = ["features_and_labels", "dataset_features"]
+__all__ = ["features_and_labels", "dataset_features", "check_one_split"]
+
+
+def check_one_split(obj: xr.Dataset | xr.DataArray, name: str = "x") -> None:
+    """Refuse features that hold several splits (a ``split`` coordinate with two values or more).
+
+    The study's protocol depends on which images the backbone saw: fitting or scoring on
+    the training and the test images at once would mix them without a word.
+
+    Examples
+    --------
+    >>> da = xr.DataArray(np.zeros((2, 1)), dims=("sample", "feature"),
+    ...                   coords={"split": ("sample", ["train", "test"])})
+    >>> check_one_split(da.isel(sample=[0]))
+    """
+    if "split" not in obj.coords and not (isinstance(obj, xr.Dataset) and "split" in obj.variables):
+        return
+    parts = sorted(map(str, np.unique(np.asarray(obj["split"].values).astype(str))))
+    if len(parts) > 1:
+        raise ValueError(f"the features passed as {name} hold the splits {parts}; fit on one and score on "
+                         "another: classdep.datasets.select_split(ds, 'train') (or 'test'), or drop the "
+                         "split coordinate if mixing them is what you mean.")
 
 
 def dataset_features(ds: xr.Dataset, y: Any = None, *, name: str = "x", labels_name: str = "y",
@@ -69,14 +90,8 @@ def dataset_features(ds: xr.Dataset, y: Any = None, *, name: str = "x", labels_n
     ['b', 'a', 'b']
     """
     held = list(ds.data_vars)
-    if need_labels and "split" in ds.variables:
-        parts = sorted(map(str, np.unique(np.asarray(ds["split"].values).astype(str))))
-        if len(parts) > 1:
-            # the study's protocol depends on which images the backbone saw: fitting or
-            # scoring on several splits at once would mix them without a word
-            raise ValueError(f"the Dataset passed as {name} holds the splits {parts}; fit on one and score "
-                             "on another: classdep.datasets.select_split(ds, 'train') (or 'test'), or drop "
-                             "the split coordinate if mixing them is what you mean.")
+    if need_labels:
+        check_one_split(ds, name)
     if "X" not in ds:
         raise ValueError(f"the Dataset passed as {name} has no variable 'X' (it has {held}); a features "
                          "Dataset needs data variables 'X' and 'y' (see as_features).")
@@ -147,6 +162,8 @@ def features_and_labels(
     names = None
     if isinstance(x, xr.Dataset):
         x, y = dataset_features(x, y, name=name, labels_name=labels_name, need_labels=need_labels)
+    elif isinstance(x, xr.DataArray) and need_labels:
+        check_one_split(x, name)
     if isinstance(x, xr.DataArray):
         dims = tuple(x.dims)
         if x.ndim == 2 and {"sample", "feature"} == set(dims):

@@ -444,12 +444,16 @@ def test_sparse_features_are_refused_with_the_fix(small):
 def test_a_dataset_of_several_splits_is_refused_by_fits_and_assessments():
     """Fitting or scoring on train and test at once would mix what the backbone saw."""
     ds = cd.datasets.make_mixture(n_classes=3, n_features=4, n_samples=120, n_test=60, seed=0)
-    for call in (lambda: cd.glmnet(ds, nlambda=3), lambda: cd.cv_glmnet(ds, nfolds=3, nlambda=3, progress=False)):
-        with pytest.raises(ValueError, match=r"splits \['test', 'train'\].*select_split\(ds, 'train'\)"):
+    for call in (lambda: cd.glmnet(ds, nlambda=3),
+                 lambda: cd.cv_glmnet(ds, nfolds=3, nlambda=3, progress=False)):
+        with pytest.raises(ValueError, match=r"splits \[.test., .train.\].*select_split\(ds, .train.\)"):
             call()
     tr = cd.datasets.select_split(ds, "train")
     fit = cd.glmnet(tr, nlambda=3)
     with pytest.raises(ValueError, match="select_split"):
         cd.assess(fit, ds, None)
+    # the features as a DataArray carry the split coordinate too
+    with pytest.raises(ValueError, match="select_split"):
+        cd.glmnet(ds.X, ds.y, nlambda=3)
     # one split, or the coordinate dropped, is accepted
     assert cd.glmnet(ds.drop_vars("split"), nlambda=3).lambda_.size == 3
