@@ -132,7 +132,7 @@ def extend_sweep(cv: CVGlmnet, rerun: Callable[[np.ndarray], CVGlmnet], lambda_m
                             extend_added_high=int((lam > lam0[0]).sum()),
                             extend_limit=float(limit), extend_limit_reached=int(bool(stuck)))
     for end, at, who in stuck:
-        warn_caller(f"cv_glmnet(extend=True) reached its limit (extend_limit={limit:g}) at the {end} end, "
+        warn_caller(f"extending the grid reached its limit (extend_limit={limit:g}) at the {end} end, "
                     f"lambda = {at:.4g}, with the optimum of {', '.join(who)} still there: it lies beyond "
                     f"the grid; pass a smaller extend_limit or a grid that reaches further.", EdgeWarning)
     return cv
