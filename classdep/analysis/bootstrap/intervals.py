@@ -225,11 +225,17 @@ def _warn_atoms(x: np.ndarray, names: list[str], type_: str, statistic: str, est
     cause = why.get(estimator, "") if statistic.endswith("_opt") else (
         "a regret is exactly zero whenever the class's optimum is the global one" if statistic == "regret"
         else "the statistic is discrete")
+    if estimator == "smooth":
+        # already the recommended estimator: the remedy is the grid, or the set of lambdas
+        fix = ("extend the grid past that end (cv_glmnet(extend=True)), or use confset() for the set of "
+               "grid lambdas not rejected as the optimum")
+    else:
+        fix = ("for an optimum, use boot(..., estimator='smooth') or 'moon' for intervals, or confset() for "
+               "the set of grid lambdas not rejected as the optimum")
     warnings.warn(
         f"the bootstrap distribution has atoms: one value takes more than {100 * ATOM_SHARE:g}% of the "
         f"replicates for {which} ({cause}). {TYPES[type_]} intervals are unreliable on such a distribution "
-        "(Hall & Miller 2009); for an optimum, use boot(..., estimator='smooth') or 'moon' for intervals, "
-        "or confset() for the set of grid lambdas not rejected as the optimum.", BootWarning, stacklevel=4)
+        f"(Hall & Miller 2009); {fix}.", BootWarning, stacklevel=4)
 
 
 def boot_ci(b: Boot, conf: float = 0.95, type: str = "perc", log: bool | None = None) -> BootCI:  # noqa: A002
