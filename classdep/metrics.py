@@ -319,6 +319,7 @@ def classwise_scores(
     *,
     k: int | None = None,
     ties: float = 0.5,
+    binary: Any = None,
 ) -> dict[str, np.ndarray]:
     """Per-class and worst-class metrics for every model and every group of samples.
 
@@ -343,6 +344,10 @@ def classwise_scores(
     ties : float, default 0.5
         What a tie p_c = p_j counts in ``pairwise_wins`` / W2CA (1/2 by default; 0 reproduces the
         strict ``>`` of the shift-happens code).
+    binary : array_like, shape of ``P``, optional
+        The probabilities of K independent binary (one-vs-all) models, whose normalized
+        scores ``P`` are: ``ova_deviance`` is then computed from them, as the binary
+        models' own deviance (``family="ova"``).
 
     Returns
     -------
@@ -378,7 +383,15 @@ def classwise_scores(
     ties = float(ties)
     if not 0.0 <= ties <= 1.0:
         raise ValueError(f"ties = {ties}; a tie counts between 0 and 1 (default 1/2).")
-    out = _finish(_count_sums(P, y, g, G, w, ties), k)
+    counts = _count_sums(P, y, g, G, w, ties)
+    if binary is not None:
+        # K binary models are scored as such: each class's one-vs-all deviance from its own
+        # sigmoid, not from the scores normalized over the classes
+        Q = _check_inputs(binary, y, group, n_groups, weights)[0]
+        if Q.shape != P.shape:
+            raise ValueError(f"binary has shape {Q.shape} but P has {P.shape}; pass the same models.")
+        counts["ova_deviance"] = _count_sums(Q, y, g, G, w, ties)["ova_deviance"]
+    out = _finish(counts, k)
     if squeeze:
         out = {key: v[0] for key, v in out.items()}
     return out
@@ -436,12 +449,13 @@ def classwise_dataset(
     *,
     k: int | None = None,
     ties: float = 0.5,
+    binary: Any = None,
 ) -> xr.Dataset:
     """:func:`classwise_scores` as an :class:`xarray.Dataset` over (``lambda``, ``class``, ``fold``).
 
     Parameters
     ----------
-    P, y, group, n_groups, weights, k, ties
+    P, y, group, n_groups, weights, k, ties, binary
         As in :func:`classwise_scores`.  ``P`` may also be a DataArray with dims
         (``lambda``, ``sample``, ``class``); its ``lambda`` coordinate is then the default
         for ``lambdas``.
@@ -477,7 +491,7 @@ def classwise_dataset(
         lambdas = P["lambda"].values
     if isinstance(P, xr.DataArray) and P.ndim == 3 and "lambda" in P.dims:
         P = P.transpose("lambda", ...)
-    scores = classwise_scores(P, y, group, n_groups, weights, k=k, ties=ties)
+    scores = classwise_scores(P, y, group, n_groups, weights, k=k, ties=ties, binary=binary)
     two_d = scores["accuracy"].ndim == 1
     K, G = scores["n"].shape[-2:]
     if classes is None:

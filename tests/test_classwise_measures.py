@@ -210,3 +210,24 @@ def test_plot_draws_each_plateau_and_stars_the_classes_bh_flags(cv):
     np.testing.assert_allclose(got, want, rtol=1e-12)
     starred = [t.get_text().endswith("*") for t in ax.get_yticklabels()]
     assert starred == (cw.table["q_value"].values <= 0.1).tolist()
+
+
+def test_an_ova_family_is_scored_as_k_binary_models():
+    """family='ova': each class's one-vs-all deviance from its own sigmoid, not renormalized;
+    its multinomial deviance (and the predicted class) from the normalized scores."""
+    ds = make_mixture(n_classes=4, n_features=6, n_samples=300, n_test=400, seed=3)
+    tr, te = select_split(ds, "train"), select_split(ds, "test")
+    fit = cd.glmnet(tr, family="ova", lambda_=LAMS[:5])
+    ev = cd.assess(fit, te)
+    Q = cd.predict(fit, te.X.values, type="response").values  # (L, n, K) sigmoids
+    assert not np.allclose(Q.sum(axis=2), 1.0)  # K binary models: no reason to sum to one
+    Y = np.eye(4)[te.y.values]
+    want = -2.0 * (Y * np.log(Q) + (1 - Y) * np.log1p(-Q)).sum(axis=1)
+    got = cd.classwise(ev, measure="ova_deviance", null=0, debias=None).curves.values
+    np.testing.assert_allclose(got, want, rtol=1e-9)
+    P = Q / Q.sum(axis=2, keepdims=True)
+    dev = -2.0 * (Y * np.log(P)).sum(axis=1)
+    np.testing.assert_allclose(cd.classwise(ev, null=0, debias=None).curves.values, dev, rtol=1e-9)
+    # the same in a cross-validated sweep, fold by fold
+    cv = cd.cv_glmnet(tr, family="ova", lambda_=LAMS[:5], nfolds=3, progress=False)
+    assert np.isfinite(cv.results["ova_deviance"].values).all()

@@ -26,7 +26,8 @@ def assemble(blocks, fit, codes, folds, w, type_measure: str, keep: bool, call: 
     # OvA probabilities need not sum to one: the class-wise metrics use them normalized
     P = class_scores(R, family)
     cls_coord = fit.path["class"].values
-    res = classwise_dataset(P, codes, cls_coord, lam, group=folds, weights=w)
+    res = classwise_dataset(P, codes, cls_coord, lam, group=folds, weights=w,
+                            binary=R if family == "ova" else None)
     fold_w = np.bincount(folds, weights=w, minlength=nf)
     onehot = folds[:, None] == np.arange(nf)[None, :]
     sq = squared_error(R, codes) if family == "gaussian" else None  # (L, n) per-sample deviance

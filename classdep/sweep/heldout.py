@@ -110,7 +110,8 @@ def heldout(fit: GlmnetFit, resp: np.ndarray, codes: np.ndarray, lam: np.ndarray
     P = class_scores(resp, family)
     cls = fit.path["class"].values
     half = halves_of(codes, seed)
-    two = classwise_dataset(P, codes, cls, lam, group=half, n_groups=2, weights=w)
+    two = classwise_dataset(P, codes, cls, lam, group=half, n_groups=2, weights=w,
+                            binary=resp if family == "ova" else None)
     # pooling the halves' sums is the score of all held-out samples at once, exactly
     # a fixed-width text coordinate (not an object array), which every store gives back as written
     res = pooled(two).expand_dims("fold").transpose(..., "fold").assign_coords(fold=np.array(["heldout"]))
