@@ -481,7 +481,7 @@ def test_ambiguous_bad_input():
         cd.ambiguous(cv, s=cv.lambda_[0] * 1.1)
     with pytest.raises(ValueError, match="does not keep"):
         cd.ambiguous(cv, method="probability")
-    with pytest.raises(TypeError, match="cv_glmnet or glmnet"):
+    with pytest.raises(TypeError, match="cv_glmnet, assess or glmnet"):
         cd.ambiguous(np.eye(3))
     with pytest.raises(ValueError, match="one of"):
         cd.ambiguous(cv, s="lambda_best")
