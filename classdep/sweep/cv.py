@@ -195,7 +195,8 @@ def _fold_batch(call: CVCall, X, K: int, nf: int) -> int:
     dev = resolve_device(call.device)
     itemsize = np.dtype(call.dtype or default_dtype(dev)).itemsize
     G = fold_batch_size(X.shape[0], X.shape[1], K, nf, itemsize=itemsize, device=dev,
-                        memory_limit=call.glmnet_args.get("memory_limit"), family=call.family)
+                        memory_limit=call.glmnet_args.get("memory_limit"), family=call.family,
+                        route=call.glmnet_args.get("route", "auto"))
     fb = call.fold_batch
     if fb is not None:
         if int(fb) != fb or fb < 1:
