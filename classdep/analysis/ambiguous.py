@@ -113,8 +113,8 @@ class Ambiguous(Result):
     def _table(self) -> Table:
         a = self.table.attrs
         K = self.table.sizes["class"]
-        where = (f"lambda = {a['lambda']:.4g}" + ("" if str(a["s"]).startswith("lambda =") else f" ({a['s']})")
-                 if np.isfinite(a["lambda"]) else str(a["s"]))
+        named = "" if str(a["s"]).startswith("lambda =") else f" ({a['s']})"  # a value is not named twice
+        where = f"lambda = {a['lambda']:.4g}{named}" if np.isfinite(a["lambda"]) else str(a["s"])
         lines = [f"Ambiguous classes: {len(self)} of {K} ({a['source']} {a['method']} at {where})", "",
                  "Symmetrized confusion, % of the class's samples ((P(l|k) + P(k|l)) / 2):"]
         cls = [str(c) for c in self.classes]
