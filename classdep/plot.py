@@ -204,7 +204,7 @@ def _(cw: Classwise, ax=None):
     ax.axvline(glob, color="w", ls="--", lw=1, label="global optimum")
     ax.set_yticks(np.arange(len(classes)), classes, fontsize=7)
     star = f"; * differs at FDR {a.get('fdr', 0.1):.0%}" if "q_value" in cw.table else ""
-    ax.set_title(f"class-wise {a['measure']}{where}: relative excess over each class's best{star}",
+    ax.set_title(f"class-wise {a['measure']}{where}\nrelative excess over each class's best{star}",
                  fontsize=9)
     ax.figure.colorbar(im, ax=ax, label="relative excess (clipped)", extend="max")
     ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.18), ncol=4, frameon=False)
