@@ -6,8 +6,8 @@ The R-like face of the toolkit: ``glmnet`` fits a ridge-penalized multinomial pa
 
 from __future__ import annotations
 
-from . import backend, datasets, validation
-from . import study  # the study as `classdep study` runs it: cd.study.study(...), cd.study.split_features(...)
+# study: the study as `classdep study` runs it, cd.study.study(...), cd.study.split_features(...)
+from . import backend, datasets, study, validation
 from .analysis import (
     LDA,
     UFM,

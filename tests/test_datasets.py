@@ -528,7 +528,7 @@ def test_mixture_rejects_bad_settings():
 
 def test_env_cache_dir(monkeypatch, tmp_path):
     monkeypatch.setenv("CLASSDEP_CACHE", str(tmp_path))
-    assert fm._cache_dir(None) == tmp_path
+    assert fm.cache_path(None) == tmp_path
     monkeypatch.delenv("CLASSDEP_CACHE")
-    assert fm._cache_dir(None) == fm.Path.home() / ".cache" / "classdep"
-    assert os.fspath(fm._cache_dir(tmp_path / "x")) == os.fspath(tmp_path / "x")
+    assert fm.cache_path(None) == fm.Path.home() / ".cache" / "classdep"
+    assert os.fspath(fm.cache_path(tmp_path / "x")) == os.fspath(tmp_path / "x")

@@ -30,6 +30,12 @@ __all__ = [
     "fashion_mnist_dir",
     "fashion_mnist",
     "fashion_mnist_features",
+    # shared by the backbones trained on Fashion-MNIST (the CNN, the augmentation sweep)
+    "cache_path",
+    "training_data",
+    "epoch_images",
+    "check_augment",
+    "sklearn_version",
 ]
 
 #: The ten Fashion-MNIST classes; label ``k`` in the IDX files is ``CLASS_NAMES[k]``.
@@ -254,7 +260,15 @@ def _check_alpha(alpha: Any) -> list[float]:
     return values.tolist()
 
 
-def _cache_dir(cache_dir: str | os.PathLike | None) -> Path:
+def cache_path(cache_dir: str | os.PathLike | None) -> Path:
+    """Where trained backbones are cached: ``cache_dir``, else ``$CLASSDEP_CACHE``, else
+    ``~/.cache/classdep``.
+
+    Examples
+    --------
+    >>> cache_path("/tmp/features").name
+    'features'
+    """
     if cache_dir is not None:
         return Path(cache_dir)
     if os.environ.get("CLASSDEP_CACHE"):
@@ -304,7 +318,7 @@ def _train_one(
         epochs = tqdm(epochs, desc=f"Fashion-MNIST MLP alpha={alpha:g}", unit="epoch")
     classes = np.arange(len(CLASS_NAMES))
     for epoch in epochs:
-        clf.partial_fit(_epoch_images(data["X_train"], settings, epoch), data["y_train"], classes=classes)
+        clf.partial_fit(epoch_images(data["X_train"], settings, epoch), data["y_train"], classes=classes)
         if progress:
             epochs.set_postfix(loss=f"{clf.loss_:.4f}")
     if progress:
@@ -433,7 +447,7 @@ def fashion_mnist_features(
     if not (np.isfinite(learning_rate) and learning_rate > 0):
         raise ValueError(f"learning_rate={learning_rate!r} must be a positive number.")
     if augment is not None:
-        augment = _check_augment(augment)
+        augment = check_augment(augment)
     directory = fashion_mnist_dir(path)
     settings = {
         "hidden": hidden,
@@ -449,12 +463,12 @@ def fashion_mnist_features(
         # only then: the cache keys of networks trained without augmentation stay as they were
         settings.update(augment_kind=augment[0], augment_strength=augment[1])
 
-    cache = _cache_dir(cache_dir)
+    cache = cache_path(cache_dir)
     data: dict[str, np.ndarray] | None = None
     results = []
     for a in alphas:
         key = json.dumps(
-            {**settings, "alpha": a, "version": _FEATURES_VERSION, "sklearn": _sklearn_version()},
+            {**settings, "alpha": a, "version": _FEATURES_VERSION, "sklearn": sklearn_version()},
             sort_keys=True,
         )
         file = cache / f"fashion_mnist_features-{hashlib.sha256(key.encode()).hexdigest()[:20]}.npz"
@@ -467,7 +481,7 @@ def fashion_mnist_features(
                 warnings.warn(f"ignoring unreadable cache file {file} ({exc!r}); retraining.",
                               stacklevel=2)
         if data is None:
-            data = _training_data(settings, directory)
+            data = training_data(settings, directory)
         ds = _train_one(a, settings, data, progress)
         cache.mkdir(parents=True, exist_ok=True)
         tmp = file.with_name(f".{file.stem}.{os.getpid()}.tmp.npz")
@@ -480,7 +494,14 @@ def fashion_mnist_features(
     return _stack_alphas(results, alphas)
 
 
-def _check_augment(augment: Any) -> tuple[str, float]:
+def check_augment(augment: Any) -> tuple[str, float]:
+    """A backbone's training augmentation ``(kind, strength)``, checked before any training.
+
+    Examples
+    --------
+    >>> check_augment(("translate", 2))
+    ('translate', 2.0)
+    """
     from .image_augment import augment_images
 
     if not (isinstance(augment, tuple | list) and len(augment) == 2 and isinstance(augment[0], str)):
@@ -494,8 +515,21 @@ def _check_augment(augment: Any) -> tuple[str, float]:
     return kind, float(strength)
 
 
-def _epoch_images(X: np.ndarray, settings: dict[str, Any], epoch: int) -> np.ndarray:
-    """The training images of one epoch: fresh augmented copies, or the images themselves."""
+def epoch_images(X: np.ndarray, settings: dict[str, Any], epoch: int) -> np.ndarray:
+    """The training images of one epoch: fresh augmented copies, or the images themselves.
+
+    ``settings`` holds ``seed`` and, for an augmented backbone, ``augment_kind`` and
+    ``augment_strength``; each (seed, epoch) draws its own copies.
+
+    Examples
+    --------
+    >>> X = np.random.default_rng(0).random((3, 784))
+    >>> epoch_images(X, {"seed": 0}, 0) is X
+    True
+    >>> s = {"seed": 0, "augment_kind": "flip", "augment_strength": 1.0}
+    >>> bool(np.array_equal(epoch_images(X, s, 0).reshape(3, 28, 28), X.reshape(3, 28, 28)[:, :, ::-1]))
+    True
+    """
     if "augment_kind" not in settings:
         return X
     from .image_augment import augment_images
@@ -506,13 +540,31 @@ def _epoch_images(X: np.ndarray, settings: dict[str, Any], epoch: int) -> np.nda
                           seed=seed).images
 
 
-def _sklearn_version() -> str:
+def sklearn_version() -> str:
+    """scikit-learn's version, part of an MLP backbone's cache key.
+
+    Examples
+    --------
+    >>> sklearn_version().count(".") >= 1
+    True
+    """
     import sklearn
 
     return sklearn.__version__
 
 
-def _training_data(settings: dict[str, Any], directory: Path) -> dict[str, np.ndarray]:
+def training_data(settings: dict[str, Any], directory: Path) -> dict[str, np.ndarray]:
+    """The training and test images of a backbone: ``n_train`` and ``n_test`` drawn with ``seed``.
+
+    Returns ``X_train``, ``y_train``, ``X_test``, ``y_test`` (pixels in [0, 1], flat) and
+    the images' indices in their files, ``train_index`` and ``test_index``.
+
+    Examples
+    --------
+    >>> data = training_data({"seed": 0, "n_train": 100, "n_test": 50}, fashion_mnist_dir())  # doctest: +SKIP
+    >>> data["X_train"].shape  # doctest: +SKIP
+    (100, 784)
+    """
     train = fashion_mnist("train", directory)
     test = fashion_mnist("test", directory)
     rng = np.random.default_rng(settings["seed"])

@@ -165,7 +165,7 @@ def fashion_mnist_backbone(alpha: float = 1e-4, hidden: Sequence[int] = (128, 64
     (3, 64)
     """
     # the helpers of the features' loader: one definition of the subsets, the cache and the layer
-    from ..datasets.fashion_mnist import _cache_dir, _sklearn_version, _training_data, fashion_mnist_dir
+    from ..datasets.fashion_mnist import cache_path, fashion_mnist_dir, sklearn_version, training_data
 
     hidden = [int(h) for h in np.atleast_1d(hidden)]
     directory = fashion_mnist_dir(path)
@@ -174,8 +174,8 @@ def fashion_mnist_backbone(alpha: float = 1e-4, hidden: Sequence[int] = (128, 64
                 "seed": int(seed), "batch_size": int(batch_size), "learning_rate": float(learning_rate),
                 "data_path": str(directory.resolve())}
     key = json.dumps({**settings, "alpha": float(alpha), "what": "backbone", "version": 1,
-                      "sklearn": _sklearn_version()}, sort_keys=True)
-    cache = _cache_dir(cache_dir)
+                      "sklearn": sklearn_version()}, sort_keys=True)
+    cache = cache_path(cache_dir)
     file = cache / f"fashion_mnist_backbone-{hashlib.sha256(key.encode()).hexdigest()[:20]}.npz"
     data = None
     if file.is_file():
@@ -187,7 +187,7 @@ def fashion_mnist_backbone(alpha: float = 1e-4, hidden: Sequence[int] = (128, 64
                                       "test_index": z["test_index"]})
         except (ValueError, KeyError, OSError) as exc:
             warnings.warn(f"ignoring unreadable cache file {file} ({exc!r}); retraining.", stacklevel=2)
-    data = _training_data(settings, directory)
+    data = training_data(settings, directory)
     clf = _train_mlp(float(alpha), settings, data, progress)
     fmap = MLPFeatureMap.of(clf, **settings, alpha=float(alpha), train_index=data["train_index"],
                             test_index=data["test_index"])
