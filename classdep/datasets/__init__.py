@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+from .cnn import fashion_mnist_cnn_features, small_cnn
 from .digits import digits
 from .extract import extract_features, weights_digest
 from .fashion_mnist import (
@@ -36,6 +37,8 @@ __all__ = [
     "fashion_mnist",
     "fashion_mnist_dir",
     "fashion_mnist_features",
+    "fashion_mnist_cnn_features",
+    "small_cnn",
     "load_features",
     "make_mixture",
     "read_idx",
