@@ -91,7 +91,7 @@ def extract(feature_map: FeatureMap, images, batch_size: int = 4096) -> np.ndarr
 
 @dataclass(frozen=True, repr=False)
 class MLPFeatureMap:
-    """The last hidden layer of a ReLU MLP, ``relu(... relu(x W1 + b1) ... W_L + b_L)``, as a callable.
+    """The last hidden layer of a ReLU MLP (every layer ``relu(x W + b)``), as a callable.
 
     Images of any shape are flattened row-major (an (n, 28, 28) batch is read as the
     (n, 784) pixels the MLP was trained on).
