@@ -100,7 +100,7 @@ def global_curve(cur: np.ndarray, n_c: np.ndarray, measure: str, criterion: str 
     Examples
     --------
     >>> cur = np.array([[0.9, 0.5], [0.8, 0.7]])
-    >>> global_curve(cur, np.array([1.0, 3.0]), "recall").tolist()
+    >>> global_curve(cur, np.array([1.0, 3.0]), "recall").round(4).tolist()
     [0.6, 0.725]
     >>> global_curve(cur, np.array([1.0, 3.0]), "recall", "worst_class").tolist()
     [0.5, 0.7]

@@ -90,7 +90,7 @@ def plateau(curve: np.ndarray, index: np.ndarray, se: np.ndarray,
     Examples
     --------
     >>> cur = np.array([[5.0], [4.1], [4.0], [4.6], [9.0]])
-    >>> plateau(cur, np.array([2]), np.full((5, 1), 0.5))
+    >>> plateau(cur, np.array([2]), np.full((5, 1), 0.7))
     (array([1]), array([3]))
     """
     cur = np.asarray(curve, dtype=float)

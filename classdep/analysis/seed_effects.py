@@ -49,7 +49,7 @@ class ClassEffects(Result):
     >>> import numpy as np
     >>> rng = np.random.default_rng(0)
     >>> a = rng.normal(0.80, 0.01, size=(6, 4))
-    >>> b = a + [0.0, 0.0, 0.0, -0.05]
+    >>> b = a + [0.0, 0.0, 0.0, -0.05] + rng.normal(0, 0.005, size=(6, 4))
     >>> eff = class_effects(a, b, paired=True)
     >>> eff.data["differs"].values.tolist()
     [False, False, False, True]
