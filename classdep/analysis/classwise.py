@@ -29,12 +29,13 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
+from ..metrics import default_k
 from ..result import Result, Table, fmt
 from ..rtable import format_table
 from ..sweep import CVGlmnet, CVGrid, Heldout
 from ..validation import check_choice
 from .classwise_null import NULL_MEASURES, benjamini_hochberg, paired_se, permutation_null
-from .criteria import CRITERIA, MEASURES, class_curves, default_k, global_curve
+from .criteria import CRITERIA, MEASURES, class_curves, global_curve
 from .optimum import plateau, regret
 
 __all__ = ["Classwise", "classwise", "edge_labels", "joint_lambda", "MEASURES"]

@@ -19,30 +19,18 @@ The shared (global) lambda maximizes or minimizes one of three criteria:
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import xarray as xr
 
+from ..metrics import default_k
 from ..validation import check_choice
 
-__all__ = ["MEASURES", "CRITERIA", "class_curves", "global_curve", "default_k"]
+__all__ = ["MEASURES", "CRITERIA", "class_curves", "global_curve"]
 
 # measure -> True if larger is better
 MEASURES = {"deviance": False, "ova_deviance": False, "recall": True, "precision": True,
             "ova_accuracy": True}
 CRITERIA = ("overall", "worst_class", "worst_k")
-
-
-def default_k(n_classes: int) -> int:
-    """Classes pooled by ``criterion="worst_k"`` by default: the worst 10 %, at least one.
-
-    Examples
-    --------
-    >>> default_k(10), default_k(100), default_k(3)
-    (1, 10, 1)
-    """
-    return max(1, math.ceil(n_classes / 10))
 
 
 def class_curves(res: xr.Dataset, measure: str, folds=None) -> tuple[np.ndarray, np.ndarray]:
@@ -90,7 +78,8 @@ def global_curve(cur: np.ndarray, n_c: np.ndarray, measure: str, criterion: str 
         One of :data:`MEASURES`.
     criterion : {"overall", "worst_class", "worst_k"}
     k : int, optional
-        Classes pooled by ``"worst_k"`` (default :func:`default_k`).
+        Classes pooled by ``"worst_k"`` (default :func:`classdep.metrics.default_k`, the
+        worst 10 %, as ``worst_k_recall``).
 
     Returns
     -------

@@ -395,7 +395,7 @@ def _with_split(ds: xr.Dataset, split) -> xr.Dataset:
 
 def _finish_store(path: Path, y, names, attrs: dict, split) -> xr.Dataset:
     """Write the labels, coordinates and attrs beside the rows, and open the store lazily."""
-    from .io import _decode_attrs, _encode_attrs, _map_attrs, _normalize
+    from .io import restored, storable
 
     lazy = xr.open_zarr(path, consolidated=False)
     n, d = lazy.sizes["sample"], lazy.sizes["feature"]
@@ -406,9 +406,8 @@ def _finish_store(path: Path, y, names, attrs: dict, split) -> xr.Dataset:
         small = as_features(np.zeros((n, 1), np.float32), y, classes=_as_classes(names, y), attrs=attrs)
         meta = small.drop_vars("X").assign_coords(feature=np.arange(d))
     meta = _with_split(meta.assign_coords(sample=np.arange(n)), split)
-    _map_attrs(meta, _encode_attrs).to_zarr(path, mode="a", zarr_format=2, consolidated=True)
-    ds = xr.open_zarr(path, consolidated=True)
-    ds = _map_attrs(_normalize(ds), _decode_attrs)
+    storable(meta).to_zarr(path, mode="a", zarr_format=2, consolidated=True)
+    ds = restored(xr.open_zarr(path, consolidated=True))
     # the labels and coordinates are small: in memory; X stays in the store
     return ds.assign({k: ds[k].load() for k in ds.data_vars if k != "X"})
 

@@ -29,7 +29,7 @@ import xarray as xr
 from ..validation import check_dims
 from .features import as_features
 
-__all__ = ["save_features", "load_features", "SUPPORTED_FORMATS"]
+__all__ = ["save_features", "load_features", "SUPPORTED_FORMATS", "storable", "restored"]
 
 #: File extensions :func:`save_features` and :func:`load_features` understand.
 SUPPORTED_FORMATS: dict[str, str] = {
@@ -137,6 +137,29 @@ def _map_attrs(ds: xr.Dataset, fn) -> xr.Dataset:
     for name in ds.variables:
         ds[name].attrs = fn(ds[name].attrs)
     return ds
+
+
+def storable(ds: xr.Dataset) -> xr.Dataset:
+    """``ds`` with attrs that netCDF and zarr can store (non-scalars as JSON); see :func:`restored`.
+
+    Examples
+    --------
+    >>> ds = xr.Dataset(attrs={"hidden": [128, 64]})
+    >>> restored(storable(ds)).attrs["hidden"]
+    [128, 64]
+    """
+    return _map_attrs(ds, _encode_attrs)
+
+
+def restored(ds: xr.Dataset) -> xr.Dataset:
+    """A Dataset as read back from a store: its attrs decoded, encodings dropped, text as ``str``.
+
+    Examples
+    --------
+    >>> restored(xr.Dataset(attrs={"n": 3})).attrs
+    {'n': 3}
+    """
+    return _map_attrs(_normalize(ds), _decode_attrs)
 
 
 def _normalize(ds: xr.Dataset) -> xr.Dataset:
@@ -373,13 +396,13 @@ def save_features(ds: xr.Dataset, path: str | os.PathLike) -> Path:
         _save_pt(ds, path)
     elif fmt == ".nc":
         engine = _netcdf_engine()
-        _map_attrs(ds.drop_encoding(), _encode_attrs).to_netcdf(path, engine=engine)
+        storable(ds.drop_encoding()).to_netcdf(path, engine=engine)
     else:  # .zarr
         if path.exists() and not path.is_dir():
             path.unlink()
         elif path.exists():
             shutil.rmtree(path)
-        _map_attrs(ds.drop_encoding(), _encode_attrs).to_zarr(
+        storable(ds.drop_encoding()).to_zarr(
             path, mode="w", zarr_format=2, consolidated=True
         )
     return path
@@ -432,7 +455,7 @@ def load_features(path: str | os.PathLike) -> xr.Dataset:
             raise _unreadable(path, fmt, exc) from exc
         with opened as f:
             ds = f.load()
-        ds = _map_attrs(_normalize(ds), _decode_attrs)
+        ds = restored(ds)
     _check_features(ds, f"load_features({os.fspath(path)!r})")
     if "class" not in ds.coords:  # written elsewhere: derive the classes from y
         attrs = dict(ds.attrs) or {"source": f"load_features({os.fspath(path)!r})"}

@@ -517,12 +517,7 @@ class HeldoutGrid(CVGrid):
         dim = str(res.attrs["grid_dim"])
 
         def level(ds: xr.Dataset | None, i: int) -> xr.Dataset | None:
-            if ds is None:
-                return None
-            part = ds.isel({dim: i}, drop=True)
-            prefix = f"level{i}."
-            part.attrs = {k[len(prefix):]: v for k, v in ds.attrs.items() if k.startswith(prefix)}
-            return part
+            return cls._level(ds, dim, i)
 
         parts = [Heldout(level(res, i), level(groups["oof"], i), GlmnetFit(level(groups["fit"], i)),
                          level(groups.get("halves"), i)) for i in range(res.sizes[dim])]

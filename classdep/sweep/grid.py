@@ -125,18 +125,23 @@ class CVGrid(Result):
                 "oof": None if any(o is None for o in oofs) else self._stack(oofs),
                 "fit": self._stack([cv.fit.path for cv in self.cvs])}
 
+    @staticmethod
+    def _level(ds: xr.Dataset | None, dim: str, i: int) -> xr.Dataset | None:
+        """Level ``i`` of a stacked group, with the attrs that were its own (``level{i}.*``)."""
+        if ds is None:
+            return None
+        part = ds.isel({dim: i}, drop=True)
+        prefix = f"level{i}."
+        part.attrs = {k[len(prefix):]: v for k, v in ds.attrs.items() if k.startswith(prefix)}
+        return part
+
     @classmethod
     def _from_groups(cls, groups) -> CVGrid:
         res = groups["results"]
         dim = str(res.attrs["grid_dim"])
 
         def level(ds: xr.Dataset | None, i: int) -> xr.Dataset | None:
-            if ds is None:
-                return None
-            part = ds.isel({dim: i}, drop=True)
-            prefix = f"level{i}."
-            part.attrs = {k[len(prefix):]: v for k, v in ds.attrs.items() if k.startswith(prefix)}
-            return part
+            return cls._level(ds, dim, i)
 
         cvs = []
         for i in range(res.sizes[dim]):
