@@ -145,7 +145,7 @@ ax.legend(fontsize=8)
 # approximation of the expected noised loss, ``1/2 sum_i sum_j v_ij W_j' H_i W_j``, where
 # ``H_i`` is the softmax Hessian of the clean logits. The path keeps its diagonal,
 # ``diag(p_i (1 - p_i))``, because the solvers take elementwise penalties;
-# :func:`~classdep.solvers.augment.quadratic_penalty` offers both. When does each hold?
+# :func:`~classdep.solvers.augment_forms.quadratic_penalty` offers both. When does each hold?
 #
 # * The **full** (class-coupled) curvature is the second-order term of the expected noised
 #   loss: it matches the sampled objective up to the third-order remainder, so for Gaussian
@@ -159,11 +159,11 @@ ax.legend(fontsize=8)
 #   by half for two classes), at every noise level.
 # * Fitted, the difference grows: on the same toy the diagonal fixed point lands farther from
 #   the sampled fit than the unaugmented one, and Wager's objective with the full curvature,
-#   minimized (:func:`~classdep.solvers.augment.quadratic_fit` with ``frozen=False``), lands
+#   minimized (:func:`~classdep.solvers.augment_forms.quadratic_fit` with ``frozen=False``), lands
 #   within a few percent of the augmentation's effect.
 #
 # On this head, at the shared lambda:
-from classdep.solvers.augment import quadratic_penalty, sampled_penalty  # noqa: E402
+from classdep.solvers.augment_forms import quadratic_penalty, sampled_penalty  # noqa: E402
 
 F = backbone(x)
 codes = np.searchsorted(np.asarray(grid[0].classes).astype(str), y)

@@ -365,9 +365,9 @@ def test_hessian_kernels_match_finite_differences(family, elementwise):
 # from noised copies (the draws of method="sample"), with a standard error.  The toy: 4 Gaussian
 # classes in 5 dimensions (blobs, seed 3), coefficients of the plain ridge fit at lambda = 0.01.
 
-from classdep.solvers.augment import (  # noqa: E402
+from classdep.link import response  # noqa: E402
+from classdep.solvers.augment_forms import (  # noqa: E402
     _noise_variance,
-    _probs,
     _through_probabilities,
     quadratic_fit,
     quadratic_penalty,
@@ -388,7 +388,7 @@ def test_coupled_penalty_gradients_match_finite_differences(coupled_toy, family,
     X, _, _, _ = coupled_toy
     rng = np.random.default_rng(0)
     W, b = rng.normal(size=(5, 4)), rng.normal(size=4)
-    P = _probs(X @ W + b, family)
+    P = response(X @ W + b, family)
 
     def R(W, b, frozen):
         return quadratic_penalty(X, W, b, "dropout", 0.2, curvature=curvature, family=family,
