@@ -257,7 +257,7 @@ def worker_sklearn(workdir: Path, tool: str, cfg: dict) -> dict:
 
     with np.load(workdir / "data.npz") as z:
         X, y, foldid = z["X"], z["y"], z["foldid"]
-    folds = fold_list(foldid)
+    folds = fold_list(foldid)[: cfg.get("peer_folds", N_FOLDS)]  # fold 0 always among them
     lam = np.asarray(cfg["peer_grid"])
     n_train = folds[0][0].size  # one Cs list serves every fold; exact for fold 0
     est = LogisticRegressionCV(
@@ -330,7 +330,8 @@ def glmnet_available() -> bool:
     return r.returncode == 0
 
 
-def run_glmnet(workdir: Path, X, y, foldid, cfg, timeout: float | None, fdev0: bool) -> dict:
+def run_glmnet(workdir: Path, X, y, foldid, cfg, timeout: float | None, fdev0: bool,
+               own_path: bool = False) -> dict:
     n, d = X.shape
     K, peer_grid = cfg["K"], np.asarray(cfg["peer_grid"])
     acc = [int(np.argmin(np.abs(np.log(peer_grid / a)))) + 1 for a in cfg["acc_lambdas"]]
@@ -340,7 +341,7 @@ def run_glmnet(workdir: Path, X, y, foldid, cfg, timeout: float | None, fdev0: b
     peer_grid.astype("<f8").tofile(workdir / "lambda.bin")
     np.asarray(acc, dtype="<i4").tofile(workdir / "acc_index.bin")
     meta = {"n": n, "d": d, "K": K, "L": peer_grid.size, "A": len(acc), "thresh": repr(GLMNET_THRESH),
-            "fdev0": int(fdev0)}
+            "fdev0": int(fdev0), "own_path": int(own_path)}
     (workdir / "glmnet_in.txt").write_text("".join(f"{k} {v}\n" for k, v in meta.items()))
     cmd = ["Rscript", str(HERE / "glmnet_peer.R"), str(workdir)]
     status, elapsed = run_subprocess(cmd, timeout, workdir / "log_glmnet.txt")
@@ -600,6 +601,115 @@ def run_problem(problem: str, args, info: dict, have_r: bool) -> str:
     return text
 
 
+VALID_REL_GAP = 1e-8  # issue 21: a peer's answer counts if f - f* <= 1e-8 |f*| at every lambda checked
+
+
+def run_grids(problem: str, args, info: dict, have_r: bool) -> str:
+    """The same-run measure: for each grid size, classdep and every peer on the *same* grid.
+
+    Each grid is ``geomspace(MAX, MIN, G)`` over the problem's range; every tool solves all of
+    it on the same folds, in this one run.  A peer whose objective gap exceeds
+    ``VALID_REL_GAP`` (relative) at any checked lambda is reported, not compared.  With
+    ``--peer-folds F < 5`` the Python peers are timed on the first ``F`` folds (fold 0, whose
+    gaps are checked, among them) and their wall time is scaled by ``5 / F`` -- said in the
+    table; classdep always solves all five.
+    """
+    out = Path(args.out)
+    X, y, K = load_problem(problem, out, args.n_samples)
+    foldid = make_folds(y)
+    lmax, lmin = args.lambda_range or PROBLEMS[problem]["lambda_range"]
+    grids = {G: np.geomspace(lmax, lmin, G) for G in args.grids}
+    acc = {G: g[sorted({1, G // 2, G - 1})] for G, g in grids.items()}
+    union = np.unique(np.concatenate(list(acc.values())))[::-1]
+    tr0 = foldid != 1
+    print(f"[{problem}] grids {list(grids)}; reference at {len(union)} lambdas", file=sys.stderr, flush=True)
+    ref_all = reference(X[tr0], y[tr0], K, union)
+    fstar = dict(zip(union.tolist(), ref_all["fstar"], strict=True))
+    workdir = out / f"work_{problem}"
+    shutil.rmtree(workdir, ignore_errors=True)
+    workdir.mkdir(parents=True)
+    np.savez(workdir / "data.npz", X=X, y=y, foldid=foldid)
+    sklearn_tol = args.sklearn_tol if args.sklearn_tol is not None else SKLEARN_TOL
+    peers = [p for p in args.peers if p in PEERS]
+    F = args.peer_folds
+    rows = []
+    for G, grid in grids.items():
+        cfg = {"K": K, "grid": grid.tolist(), "peer_grid": grid.tolist(), "sklearn_tol": sklearn_tol,
+               "acc_lambdas": acc[G].tolist(), "peer_folds": F}
+        (workdir / "config.json").write_text(json.dumps(cfg))
+        fs = [fstar[v] for v in acc[G].tolist()]
+        ours = None
+        for tool in ["classdep", *peers]:
+            print(f"[{problem}] {G} lambdas: {tool} ...", file=sys.stderr, flush=True)
+            timeout = None if tool == "classdep" else args.peer_timeout
+            notes, scale = [], 1.0
+            if tool == "sklearn-newton" and (X.shape[1] + 1) * K > NEWTON_CHOLESKY_MAX_DOF:
+                rows.append((G, tool, "not run", "—", "—", "dense Hessian does not fit"))
+                continue
+            if tool == "glmnet":
+                if not have_r:
+                    rows.append((G, tool, "not run", "—", "—", "Rscript or glmnet missing"))
+                    continue
+                if args.glmnet_max_grid is not None and G > args.glmnet_max_grid:
+                    rows.append((G, tool, "not run", "—", "—", f"--glmnet-max-grid {args.glmnet_max_grid}"))
+                    continue
+                res = run_glmnet(workdir, X, y, foldid, cfg, timeout, args.glmnet_fdev0,
+                                 own_path=True)
+                notes.append(f"own path start: {res.get('lead_in', 0):.0f} lambdas from its "
+                             "lambda_max, timed; cv.glmnet also fits the full data")
+            else:
+                res = run_python_tool(tool, workdir, timeout)
+                if tool.startswith("sklearn") and F < N_FOLDS:
+                    scale = N_FOLDS / F
+                    timed = _fmt_s(res.get("wall", 0))
+                    notes.append(f"{F} of {N_FOLDS} folds timed ({timed} s), x {scale:g}")
+            if res["status"] != "ok":
+                tail = " ".join(res.get("log_tail", "").split())[-120:]
+                rows.append((G, tool, res["status"], "—", "—", tail))
+                continue
+            g = _gaps(res, X[tr0], y[tr0], acc[G], fs)
+            rel = max(abs(v) / abs(f) if np.isfinite(v) else np.inf for v, f in zip(g, fs, strict=True))
+            wall = res["wall"] * scale
+            valid = rel <= VALID_REL_GAP
+            if tool == "glmnet":
+                verdict = _glmnet_verdict(res, g, fs)
+                valid = valid and not verdict
+                notes = verdict + notes
+            elif tool.startswith("sklearn"):
+                notes.append(f"{res['iterations']} iterations")
+            else:
+                ours = wall
+                notes.append(f"{res['newton_batched']} Newton its, {res['products']} products, "
+                             f"{res['cg_iterations']} CG its")
+            ratio = "1" if tool == "classdep" else (f"**{wall / ours:.3g}**" if valid else "not valid")
+            print(f"[{problem}] {G} lambdas: {tool} {wall:.4g} s, gap {rel:.1e}", file=sys.stderr, flush=True)
+            rows.append((G, tool, _fmt_s(wall), ratio, f"{rel:.1e}", "; ".join(notes)))
+    labels = {"classdep": "classdep fit_path (5 folds batched)",
+              "sklearn-newton": f"sklearn newton-cholesky tol {sklearn_tol:g}",
+              "sklearn-lbfgs": f"sklearn lbfgs tol {sklearn_tol:g}",
+              "glmnet": f"R cv.glmnet thresh {GLMNET_THRESH:g}"}
+    n, d = X.shape
+    title = PROBLEMS[problem]["title"]
+    L = [f"## {title}: n = {n}, d = {d}, K = {K}, {N_FOLDS} folds, same grid, same run\n",
+         f"Grids `geomspace({lmax:g}, {lmin:g}, G)`.  `x` = tool wall / classdep wall on the same grid; "
+         f"`max rel gap` = max over 3 lambdas of (f - f*) / |f*| on fold 0's training rows "
+         f"(valid: <= {VALID_REL_GAP:g}).\n",
+         "| lambdas | tool | wall s | x classdep | max rel gap | notes |", "|---|---|---|---|---|---|"]
+    L += [f"| {G} | {labels[t]} | {w} | {r} | {gap} | {nt} |" for G, t, w, r, gap, nt in rows]
+    L.append(f"\nReference: classdep solver {ref_all['solver']}, thresh {REF_THRESH:g}, max |grad| "
+             f"{max(ref_all['grad']):.1e}, {ref_all['wall']:.3g} s.\n")
+    L.append("### Machine\n")
+    for key in ("cpu", "cores", "load", "blas", "versions", "R"):
+        if key in info:
+            L.append(f"- {key}: {info[key]}")
+    L.append(f"- command: `python benchmarks/bench_path.py {' '.join(sys.argv[1:])}`")
+    text = "\n".join(L) + "\n"
+    (out / f"results_{problem}_grids.md").write_text(text)
+    if not args.keep_work:
+        shutil.rmtree(workdir, ignore_errors=True)
+    return text
+
+
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -626,6 +736,13 @@ def parse_args(argv=None):
                    help="glmnet.control(fdev=0): stop glmnet from ending the path early")
     p.add_argument("--out", default=str(HERE / "out"), help="cache and results folder")
     p.add_argument("--keep-work", action="store_true", help="keep out/work_<problem>/ (data, logs)")
+    p.add_argument("--grids", default=None,
+                   help="comma-separated grid sizes (e.g. 8,20,50): the same-run measure, every tool on "
+                   "each same grid (fashion and synthetic)")
+    p.add_argument("--peer-folds", type=int, default=N_FOLDS,
+                   help="with --grids: time the Python peers on this many of the 5 folds and scale")
+    p.add_argument("--glmnet-max-grid", type=int, default=None,
+                   help="with --grids: run R glmnet only on grids of at most this many lambdas")
     p.add_argument("--worker", help=argparse.SUPPRESS)
     p.add_argument("--workdir", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
@@ -633,6 +750,9 @@ def parse_args(argv=None):
         args.n_samples = args.n_samples or 2000
     args.peer_timeout = args.peer_timeout or (60.0 if args.quick else 7200.0)
     args.peers = [] if args.peers == "none" else [s.strip() for s in args.peers.split(",") if s.strip()]
+    args.grids = None if args.grids is None else [int(v) for v in args.grids.split(",")]
+    if not 1 <= args.peer_folds <= N_FOLDS:
+        p.error(f"--peer-folds must be between 1 and {N_FOLDS}")
     bad = set(args.peers) - set(PEERS)
     if bad:
         p.error(f"unknown peers {sorted(bad)}; choose from {','.join(PEERS)}")
@@ -653,7 +773,10 @@ def main(argv=None) -> None:
                         with_r=have_r)
     problems = {"both": ("fashion", "synthetic"), "wide": WIDE}.get(args.problem, (args.problem,))
     for problem in problems:
-        print(run_problem(problem, args, info, have_r), flush=True)
+        if args.grids and problem not in WIDE:
+            print(run_grids(problem, args, info, have_r), flush=True)
+        else:
+            print(run_problem(problem, args, info, have_r), flush=True)
 
 
 if __name__ == "__main__":

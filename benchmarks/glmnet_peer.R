@@ -16,6 +16,7 @@ get <- function(key) cfg$V2[cfg$V1 == key]
 n <- as.integer(get("n")); d <- as.integer(get("d")); K <- as.integer(get("K"))
 L <- as.integer(get("L")); A <- as.integer(get("A"))
 thresh <- as.numeric(get("thresh")); fdev0 <- as.integer(get("fdev0"))
+own_path <- if (any(cfg$V1 == "own_path")) as.integer(get("own_path")) else 0L
 
 rd <- function(name, what, len) {
   con <- file(file.path(dir, name), "rb")
@@ -38,6 +39,22 @@ kv <- function(key, value) out[[key]] <<- paste(format(value, digits = 17), coll
 clean <- function(msg) gsub("[[:space:]]+", "_", substr(paste(unique(msg), collapse = " | "), 1, 300))
 cv_warn <- character(0)
 t0 <- proc.time()[["elapsed"]]
+# own_path = 1: glmnet diverges silently on grids that start low, so it gets its own path
+# start: lambdas from its own lambda_max (10 a decade) down to the benchmark's first, then
+# the benchmark's grid.  The lead-in is timed; only the grid's lambdas are scored.
+lead <- numeric(0)
+if (own_path == 1L) {
+  top <- glmnet(x, y, family = "multinomial", alpha = 0, standardize = FALSE, nlambda = 2,
+                lambda.min.ratio = 0.99)$lambda[1]
+  if (top > lam[1]) {
+    lead <- exp(seq(log(top), log(lam[1]), length.out = ceiling(10 * log10(top / lam[1])) + 1))
+    lead <- lead[lead > lam[1] * (1 + 1e-9)]
+  }
+  kv("lead_in", length(lead))
+  kv("lambda_max", top)
+}
+acc <- acc + length(lead)
+lam <- c(lead, lam)
 cv <- withCallingHandlers(
   tryCatch(
     cv.glmnet(x, y, family = "multinomial", alpha = 0, standardize = FALSE, lambda = lam,
