@@ -19,8 +19,9 @@ import numpy as np
 from ..backend import default_dtype, resolve_device
 from ..glmnet_fit import glmnet, singular_hessian_as_error
 from ..inputs import features_and_labels
+from ..link import response
 from ..solvers.memory import fold_batch_size
-from ..solvers.prepare import prepare
+from ..solvers.prepare import prepare, to_user_scale
 from ..validation import check_choice, check_fold_coverage, check_folds, check_labels, check_weights
 from .assemble import assemble
 from .checkpoint import Checkpoint, fingerprint
@@ -28,7 +29,7 @@ from .cvresult import MEASURES, CVGlmnet
 from .engine import SweepPath, fold_groups, merge_groups, solve_group
 from .extend import extend_sweep
 from .folds import make_folds
-from .grid import CVGrid, augment_levels
+from .grid import CVGrid, augment_levels, clean_features
 
 __all__ = ["cv_glmnet"]
 
@@ -39,7 +40,7 @@ def cv_glmnet(
     weights=None, keep: bool = True, seed: int = 0, checkpoint=None, progress: bool = True,
     device: str = "auto", dtype=None, augment=None, client=None, nrepeats: int = 1,
     fold_batch: int | None = None, memory_limit=None, extend: bool = False, extend_limit: float = 1e-3,
-    **glmnet_args: Any,
+    clean=None, **glmnet_args: Any,
 ) -> CVGlmnet | CVGrid:
     """Cross-validate a ridge multinomial path: R's ``cv.glmnet``, with every class scored.
 
@@ -68,7 +69,21 @@ def cv_glmnet(
         list of specs (see :mod:`classdep.solvers.augment`).  Alternatively pass ``x``
         as a DataArray with dims (``augment``, ``sample``, ``feature``): feature sets
         extracted under different augmentations.  Either way the result is a
-        :class:`CVGrid` whose ``results`` gain a leading ``augment`` dim.
+        :class:`CVGrid` whose ``results`` gain a leading ``augment`` dim.  Stacked
+        feature sets are fitted on each level's own training-fold rows and, with
+        ``clean``, scored on the *clean* rows of the held-out fold.
+    clean : array (n, d), DataArray (``sample``, ``feature``), "auto" or False, optional
+        With ``x`` stacked along ``augment``: the rows each level's held-out fold is
+        scored on (augmentation changes what the head is trained on, not what it is
+        tested on).  The un-augmented features of the same samples, as an array or a
+        DataArray; ``"auto"``: the level whose ``augment`` coordinate is 0 (or
+        ``"none"``/``"clean"``), an error naming the fix if there is none; ``False``:
+        each level's own rows, for levels that are different representations (e.g.
+        backbones trained with and without augmentation), not augmented copies.  Not
+        given: each level's own rows with a
+        :class:`~classdep.sweep.grid.HeldoutRowsWarning` (the behaviour before
+        ``clean`` existed).  Each level's ``results.attrs["heldout_rows"]`` says which
+        rows were scored.
     nrepeats : int
         Repeated cross-validation: ``nrepeats`` fold assignments (seeds ``seed``,
         ``seed + 1``, ...), returned as a :class:`CVGrid` with a leading ``repeat`` dim.
@@ -126,6 +141,7 @@ def cv_glmnet(
                   dtype=dtype, fold_batch=fold_batch, glmnet_args=extra)
     levels, coord = augment_levels(x, augment)
     dim = "augment"
+    clean_rows, scored = clean_features(x, levels, coord, clean, augment)
     if nrepeats > 1:
         if levels is not None:
             raise ValueError("nrepeats > 1 with an augmentation grid: run one grid per repeat instead.")
@@ -150,7 +166,8 @@ def cv_glmnet(
         raise ValueError("checkpoint= applies to one path; checkpoint each level by calling cv_glmnet "
                          "per level.")
     per = [replace(call, progress=False, seed=seed + i if dim == "repeat" else seed,
-                   glmnet_args={**extra, "augment": sp}) for i, (_, sp) in enumerate(levels)]
+                   glmnet_args={**extra, "augment": sp}, clean=clean_rows, heldout_rows=scored)
+           for i, (_, sp) in enumerate(levels)]
     if client is not None:
         futures = [client.submit(_cv_task, xi, y, c, pure=False)
                    for (xi, _), c in zip(levels, per, strict=True)]
@@ -184,6 +201,8 @@ class CVCall:
     dtype: Any = None
     fold_batch: int | None = None
     glmnet_args: dict = field(default_factory=dict)
+    clean: Any = None  # (n, d) clean features the held-out folds are scored on, or None
+    heldout_rows: str | None = None  # which rows were scored, for results.attrs
 
 
 def _fold_batch(call: CVCall, X, K: int, nf: int) -> int:
@@ -259,13 +278,38 @@ def _cv_single(x, y, call: CVCall) -> CVGlmnet:
         pp = prepare(X, codes, K, weights=call.weights, batch_weights=masks[a:b], model=model,
                      control=control)
         with singular_hessian_as_error(X, lam):
-            done.append(solve_group(pp, path, a, c, start))
+            part = solve_group(pp, path, a, c, start)
+        if call.clean is not None:
+            _score_clean(part, pp, call.clean, folds, a, call.family)
+        done.append(part)
     if path.bar is not None:
         path.bar.close()
     blocks = merge_groups(done, groups, folds)
     shown = ({} if call.family == "multinomial" else {"family": call.family}) | call.glmnet_args
     text = "cv_glmnet(x = x, y = y" + "".join(f", {k} = {v!r}" for k, v in shown.items() if v is not None)
-    return assemble(blocks, fit, codes, folds, w, call.type_measure, call.keep, text + ")")
+    cv = assemble(blocks, fit, codes, folds, w, call.type_measure, call.keep, text + ")")
+    if call.heldout_rows is not None:
+        cv.results.attrs["heldout_rows"] = call.heldout_rows
+    return cv
+
+
+def _score_clean(blocks: list[dict], pp, clean: np.ndarray, folds: np.ndarray, first: int,
+                 family: str) -> None:
+    """Replace each block's held-out response by that of the clean rows, in place.
+
+    ``blocks`` are the path of the group of folds ``first, first + 1, ...`` (batch members
+    ``0, 1, ...``); every sample of those folds is scored under its fold's fit, on its row
+    of ``clean``.  Rows of other groups keep what they had (:func:`merge_groups` drops them).
+    """
+    xp = pp.prob.xp
+    for blk in blocks:
+        Wu, bu = to_user_scale(pp, xp.asarray(blk["W"]), xp.asarray(blk["b"]))
+        P = np.array(blk["P"], dtype=np.float64, copy=True)
+        for m in range(Wu.shape[1]):
+            rows = folds == first + m
+            if rows.any():
+                P[rows] = response(clean[rows] @ Wu[:, m, :] + bu[m][None, :], family)
+        blk["P"] = P
 
 
 def _lambda_max(x, y, call: CVCall) -> float:

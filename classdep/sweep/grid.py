@@ -7,11 +7,15 @@ from dataclasses import dataclass
 import numpy as np
 import xarray as xr
 
+from ..exceptions import warn_caller
 from ..glmnet_fit import GlmnetFit
 from ..result import Result, Table
 from .cvresult import CVGlmnet
 
-__all__ = ["CVGrid", "augment_levels"]
+__all__ = ["CVGrid", "HeldoutRowsWarning", "augment_levels", "clean_features"]
+
+# augment coordinates that name the un-augmented level (besides the number 0)
+_CLEAN_NAMES = ("none", "clean", "0")
 
 
 def augment_levels(x, augment):
@@ -52,6 +56,110 @@ def augment_levels(x, augment):
     coord = np.asarray(strengths, dtype=float) if len(kinds) == 1 and None not in strengths \
         else np.arange(len(expanded))
     return [(x, sp) for sp in expanded], coord
+
+
+class HeldoutRowsWarning(UserWarning):
+    """Feature sets stacked along ``augment`` were scored on their own rows: ``clean`` was not given.
+
+    Augmentation changes what the head is trained on, not what it is tested on, so
+    :func:`classdep.cv_glmnet` scores augmented feature sets on clean held-out rows when
+    told which rows are clean (``clean=``); without it each level is scored on its own
+    rows, right for levels that are different representations, wrong for augmented copies.
+    """
+
+
+def clean_features(x, levels, coord, clean, augment=None) -> tuple[np.ndarray | None, str | None]:
+    """``(rows, description)``: the clean features on which stacked levels are scored.
+
+    For ``x`` stacked along ``augment`` (see :func:`augment_levels`) every level is fitted
+    on its own training rows; its held-out fold is scored on
+
+    * ``clean`` as given, an array (n, d) or a DataArray (``sample``, ``feature``): the
+      un-augmented features of the same samples;
+    * ``clean="auto"``: the level whose ``augment`` coordinate is 0 (or ``"none"``,
+      ``"clean"``), an error naming the fix when there is none;
+    * ``clean=False``: each level's own rows (the levels are representations, e.g.
+      backbones trained with and without augmentation, not augmented copies);
+    * ``clean=None`` (the default): each level's own rows, as before ``clean`` existed,
+      with a :class:`HeldoutRowsWarning` that names the choices above.
+
+    Returns ``(None, None)`` when ``x`` is not stacked (``clean`` must then be None).
+    Checked before any fit.
+
+    Examples
+    --------
+    >>> xa = xr.DataArray(np.arange(12.0).reshape(2, 3, 2), dims=("augment", "sample", "feature"),
+    ...                   coords={"augment": [0.0, 0.5]})
+    >>> levels, coord = augment_levels(xa, None)
+    >>> rows, what = clean_features(xa, levels, coord, "auto")
+    >>> rows.tolist(), what
+    ([[0.0, 1.0], [2.0, 3.0], [4.0, 5.0]], 'clean rows: the level augment=0.0')
+    """
+    stacked = levels is not None and all(sp is None for _, sp in levels) and augment is None
+    if not stacked:
+        if clean is not None:
+            what = ("augment= levels are noised inside the objective and already scored on clean rows"
+                    if augment is not None else "x has no 'augment' dim")
+            raise ValueError(f"clean= applies to feature sets stacked along an 'augment' dim of x; {what}. "
+                             "Drop clean=.")
+        return None, None
+    Xa = x["X"] if isinstance(x, xr.Dataset) else x
+    if set(Xa.dims) != {"augment", "sample", "feature"}:
+        raise ValueError(f"x has dims {Xa.dims}; feature sets stacked along 'augment' need dims "
+                         "('augment', 'sample', 'feature').")
+    n, d = Xa.sizes["sample"], Xa.sizes["feature"]
+    if clean is False:
+        return None, "each level's own rows (clean=False)"
+    if clean is None:
+        warn_caller(
+            "x is stacked along 'augment' and clean= is not given, so each level's held-out fold is "
+            "scored on its own rows: for augmented feature sets that measures the augmented rows, not "
+            "the clean ones. Pass clean='auto' (the level at augment=0 is the clean features), clean=<the "
+            "un-augmented features (sample, feature)>, or clean=False if the levels are different "
+            "representations, which silences this warning.", HeldoutRowsWarning)
+        return None, "each level's own rows (clean= not given)"
+    if isinstance(clean, str):
+        if clean != "auto":
+            raise ValueError(f"clean={clean!r}: pass 'auto', False, or the clean features (sample, feature).")
+        coord = np.asarray(coord)
+        if coord.dtype.kind in "iuf":
+            hit = np.flatnonzero(coord == 0)
+        else:
+            hit = np.flatnonzero([str(c).strip().lower() in _CLEAN_NAMES for c in coord])
+        if hit.size == 0:
+            raise ValueError(
+                f"clean='auto' looks for the clean level (augment coordinate 0 or 'none') among the levels "
+                f"{coord.tolist()} and finds none. Pass clean= the un-augmented features of the same samples "
+                "(sample, feature), add the clean level with augment coordinate 0, or pass clean=False if "
+                "the levels are different representations to be scored on their own rows.")
+        if hit.size > 1:
+            raise ValueError(f"x has {hit.size} levels that name the clean features ({coord[hit].tolist()}); "
+                             "keep one, or pass clean= the clean features.")
+        i = int(hit[0])
+        rows = Xa.isel(augment=i).transpose("sample", "feature").values
+        return np.asarray(rows, dtype=np.float64), f"clean rows: the level augment={coord[i]}"
+    if isinstance(clean, xr.DataArray):
+        if set(clean.dims) != {"sample", "feature"}:
+            raise ValueError(f"clean has dims {clean.dims}; it must be (sample, feature): the clean "
+                             "features of x's samples.")
+        clean = clean.transpose("sample", "feature")
+        both = "sample" in clean.coords and "sample" in Xa.coords
+        if both and (clean.sizes["sample"] != n
+                     or not np.array_equal(clean["sample"].values, Xa["sample"].values)):
+            raise ValueError("clean's 'sample' coordinate differs from x's: pass the clean features of the "
+                             "same samples, in the same order (e.g. clean.sel(sample=x.sample)).")
+        clean = clean.values
+    rows = np.asarray(clean)
+    if rows.dtype.kind not in "iuf":
+        raise TypeError(f"clean must be numeric features (sample, feature), 'auto' or False; got dtype "
+                        f"{rows.dtype}.")
+    if rows.shape != (n, d):
+        raise ValueError(f"clean has shape {rows.shape}; it must be ({n}, {d}), the clean features of the "
+                         f"{n} samples of x (one row per sample, as in every level).")
+    rows = rows.astype(np.float64)
+    if not np.isfinite(rows).all():
+        raise ValueError("clean has non-finite values; the held-out rows must be finite features.")
+    return rows, "clean rows: clean="
 
 
 @dataclass(repr=False)
