@@ -249,9 +249,9 @@ def quadratic_fit(X, y, lambda_: float, kind: str, strength: float, *, curvature
     objective's minimizer (measured in ``tests/test_augment.py``).
 
     Each fit is L-BFGS on the dense problem (scipy), so this is for small problems
-    (``d * K`` up to a few thousand): it is the reference against which the
-    class-coupled curvature is checked, and the way to fit it until the path's solvers
-    take a block (per-feature ``K x K``) penalty.
+    (``d * K`` up to a few thousand): it is the reference against which the path's
+    ``augment=dict(..., curvature="full")`` (:func:`classdep.solvers.augment.minimize_coupled`)
+    is checked.
 
     Parameters
     ----------
