@@ -127,3 +127,12 @@ def test_clean_refused_with_a_message_that_names_the_fix(data):
     twice = xa.assign_coords(augment=[0.0, 0.0, 0.6])
     with pytest.raises(ValueError, match="2 levels that name the clean"):
         cd.cv_glmnet(twice, y, nfolds=3, lambda_=LAM, progress=False, clean="auto")
+
+
+def test_a_features_dataset_along_augment_takes_clean_too(data, default_grid):
+    """x as a features Dataset (X along augment, its own labels): the same scores as the DataArray."""
+    xa, _, y = data
+    ds = xr.Dataset({"X": xa, "y": ("sample", y)})
+    grid = cd.cv_glmnet(ds, nfolds=3, lambda_=LAM, thresh=THRESH, progress=False, clean="auto")
+    for i in range(len(grid)):
+        np.testing.assert_allclose(grid[i].cvm.values, default_grid[i].cvm.values, rtol=1e-12)
