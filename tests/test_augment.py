@@ -193,7 +193,8 @@ def test_logistic_quadratic_fixed_point_kkt(family, loss, kind, s, solver, pre):
     pf = np.array([0.5, 1.0, 2.0])
     lams = [0.1, 0.001]
     fit = fit_path(X, y, 3, lambdas=lams, family=family, loss=loss, penalty_factor=pf,
-                   augment=dict(kind=kind, strength=s), solver=solver, preconditioner=pre)
+                   augment=dict(kind=kind, strength=s, curvature="diagonal"), solver=solver,
+                   preconditioner=pre)
     assert fit.converged.all()
     assert (fit.augment_rounds >= 2).all() and (fit.augment_rounds < 50).all()
     plain = fit_path(X, y, 3, lambdas=lams, family=family, loss=loss, penalty_factor=pf)
@@ -212,16 +213,17 @@ def test_fixed_point_not_reached_warns_and_flags(monkeypatch):
     monkeypatch.setattr(path_mod, "MAX_ROUNDS", 2)
     X, y = _data(n=150, seed=13)
     with pytest.warns(cd.ConvergenceWarning, match="fixed point of the quadratic augmentation"):
-        fit = fit_path(X, y, 3, lambdas=[0.01], augment=dict(kind="dropout", strength=0.5))
+        fit = fit_path(X, y, 3, lambdas=[0.01],
+                       augment=dict(kind="dropout", strength=0.5, curvature="diagonal"))
     assert not fit.converged.any()
     assert fit.augment_rounds.tolist() == [2]
 
 
 def test_glmnet_face_with_augment():
     X, y = _data(n=150, seed=9)
-    aug = dict(kind="dropout", strength=0.3)
+    aug = dict(kind="dropout", strength=0.3, curvature="diagonal")
     fit = cd.glmnet(X, y, lambda_=[0.1, 0.01], augment=aug)
-    assert fit.path.attrs["augment"] == "kind=dropout, strength=0.3, method=quadratic"
+    assert fit.path.attrs["augment"] == "kind=dropout, strength=0.3, method=quadratic, curvature=diagonal"
     assert (fit.path["augment_rounds"].values >= 2).all()
     assert "augment" in fit.path.attrs["call"]
     assert "Augmentation: kind=dropout" in repr(cd.summary(fit))
@@ -230,6 +232,14 @@ def test_glmnet_face_with_augment():
     # exact=True refits with the same augmentation
     c = cd.coef(fit, s=0.01, exact=True, x=X, y=y)  # the fit keeps no training data, as in R
     np.testing.assert_allclose(c.isel(feature=slice(1, None)).values, ref.coef[1, :, 0, :].T, atol=1e-8)
+    # the default curvature (the class-coupled form, minimized: linear convergence to the
+    # objective's threshold, so coefficients agree to about the square root of it)
+    auto = cd.glmnet(X, y, lambda_=[0.1, 0.01], augment=dict(kind="dropout", strength=0.3))
+    assert auto.path.attrs["augment"] == "kind=dropout, strength=0.3, method=quadratic"
+    c = cd.coef(auto, s=0.01, exact=True, x=X, y=y).isel(feature=slice(1, None)).values
+    W = auto.path["coef"].values[1]
+    np.testing.assert_allclose(c, W, rtol=0, atol=1e-3 * np.abs(W).max())
+    assert np.abs(W - ref.coef[1, :, 0, :].T).max() > 1e-3 * np.abs(W).max()  # not the diagonal fit
     g = cd.glmnet(X, y, family="gaussian", lambda_=[0.1])
     r = cd.predict(g, X[:5], type="response").values
     np.testing.assert_allclose(r, cd.predict(g, X[:5], type="link").values)
@@ -464,7 +474,8 @@ def test_dropout_approximation_needs_weak_features(coupled_toy):
 def test_reference_fit_reproduces_the_path_with_the_diagonal_curvature(coupled_toy):
     X, y, _, _ = coupled_toy
     ref = quadratic_fit(X, y, 0.01, "dropout", 0.3, curvature="diagonal")
-    path = fit_path(X, y, 4, lambdas=[0.01], augment=dict(kind="dropout", strength=0.3), thresh=1e-12)
+    path = fit_path(X, y, 4, lambdas=[0.01], augment=dict(kind="dropout", strength=0.3, curvature="diagonal"),
+                    thresh=1e-12)
     W = path.coef[0, :, 0, :]
     assert ref.converged
     np.testing.assert_allclose(ref.W, W, rtol=0, atol=1e-6 * np.abs(W).max())
@@ -481,8 +492,12 @@ def test_minimizer_of_the_coupled_objective_approaches_the_sampled_fit(coupled_t
     plain = fit_path(X, y, 4, lambdas=[lam], thresh=1e-12).coef[0, :, 0, :]
     full = quadratic_fit(X, y, lam, "gaussian", s, frozen=False).W
     frozen = quadratic_fit(X, y, lam, "gaussian", s).W
-    diag = fit_path(X, y, 4, lambdas=[lam], augment=dict(kind="gaussian", strength=s),
+    diag = fit_path(X, y, 4, lambdas=[lam], augment=dict(kind="gaussian", strength=s, curvature="diagonal"),
                     thresh=1e-12).coef[0, :, 0, :]
+    # the default (curvature="auto") is the full form, minimized
+    auto = fit_path(X, y, 4, lambdas=[lam], augment=dict(kind="gaussian", strength=s),
+                    thresh=1e-12).coef[0, :, 0, :]
+    np.testing.assert_allclose(auto, full, rtol=0, atol=1e-5 * np.abs(full).max())
     dist = {}
     for copies in (100, 1000):
         smp = fit_path(X, y, 4, lambdas=[lam], thresh=1e-12,

@@ -17,7 +17,7 @@ import numpy as np
 from ..backend import to_numpy
 from ..exceptions import ConvergenceWarning, ScaleWarning, SeparationWarning, warn_caller
 from ..validation import check_lambda
-from .augment import MAX_ROUNDS, Anderson, QuadraticPenalty
+from .augment import MAX_ROUNDS, Anderson, QuadraticPenalty, minimize_coupled
 from .chunked import ChunkedFeatures
 from .driver import State, Work, machine_eps, minimize, restart, start
 from .memory import available_bytes, pick_preconditioner
@@ -237,7 +237,8 @@ def iter_path(
         st.extra["solver"] = solver if solver == "newton" else f"{solver} ({preconditioner})"
         st = minimize(prob_j, st, inner, thresh_eff, maxit)
         if quad is not None:
-            prob_j, st, pen = _fixed_point(prob_j, st, base, quad, pen, inner, thresh_eff, maxit)
+            solve = minimize_coupled if quad.coupled else _fixed_point
+            prob_j, st, pen = solve(prob_j, st, base, quad, pen, inner, thresh_eff, maxit)
         st.extra["prob"] = prob_j
         prev = (W, b) if (j >= 1 or warm is not None) else None
         hist.append(float(lam))
