@@ -36,7 +36,7 @@ from .analysis import (
     ufm,
     ufm_geometry,
 )
-from .exceptions import ConvergenceWarning, ScaleWarning, SeparationWarning
+from .exceptions import ConvergenceWarning, HeldoutRowsWarning, ScaleWarning, SeparationWarning
 from .generics import coef, confint, predict, summary
 from .glmnet_fit import GlmnetFit, glmnet
 from .memory_plan import InsufficientMemoryError, MemoryPlan, memory_plan
@@ -73,6 +73,7 @@ __all__ = [
     "augment_features",
     "class_effects",
     "ConvergenceWarning",
+    "HeldoutRowsWarning",
     "GlmnetFit",
     "Heldout",
     "assess",

@@ -6,7 +6,7 @@ import os
 import sys
 import warnings
 
-__all__ = ["ConvergenceWarning", "SeparationWarning", "warn_caller"]
+__all__ = ["ConvergenceWarning", "HeldoutRowsWarning", "SeparationWarning", "warn_caller"]
 
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
 
@@ -58,4 +58,14 @@ class ScaleWarning(UserWarning):
     feature block dwarfs its intercept and penalty-only directions, and the truncated
     Newton solver's stopping rule can miss objective gaps there.  Rescale the features
     (``x / c`` with ``lambda / c**2`` is the same fit) or pass ``standardize=True``.
+    """
+
+
+class HeldoutRowsWarning(UserWarning):
+    """Feature sets stacked along ``augment`` were scored on their own rows: ``clean`` was not given.
+
+    Augmentation changes what the head is trained on, not what it is tested on, so
+    :func:`classdep.cv_glmnet` scores augmented feature sets on clean held-out rows when
+    told which rows are clean (``clean=``); without it each level is scored on its own
+    rows, right for levels that are different representations, wrong for augmented copies.
     """

@@ -509,7 +509,7 @@ def feature_sets():
     X, y = ds["X"].values[keep], ds["y"].values[keep]
     sets = xr.DataArray(np.stack([X[:, 1::4], X[:, 2::4], X[:, 3::4]]), dims=("augment", "sample", "feature"),
                         coords={"augment": [0.0, 0.5, 1.0]})
-    return cd.cv_glmnet(sets, y, nfolds=3, lambda_=np.geomspace(10, 0.1, 5), progress=False)
+    return cd.cv_glmnet(sets, y, nfolds=3, lambda_=np.geomspace(10, 0.1, 5), progress=False, clean=False)
 
 
 def test_boot_per_level_equals_each_level_alone(grid):

@@ -22,7 +22,7 @@ def grid():
     scale = [4.0, 4.0, 1.5]
     Xs = np.stack([X + s * h[:, None] * rng.normal(size=X.shape) for h, s in zip(hurt, scale, strict=True)])
     xa = xr.DataArray(Xs, dims=("augment", "sample", "feature"), coords={"augment": [0.0, 1.0, 2.0]})
-    return cd.cv_glmnet(xa, y, nfolds=3, lambda_=np.geomspace(3.0, 1e-3, 6), progress=False)
+    return cd.cv_glmnet(xa, y, nfolds=3, lambda_=np.geomspace(3.0, 1e-3, 6), progress=False, clean=False)
 
 
 def _deviance_curves(oof: xr.Dataset, K: int) -> np.ndarray:

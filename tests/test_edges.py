@@ -271,7 +271,7 @@ def test_over_levels_edges_and_unbounded_intervals(data):
     Xs = np.stack([X + s * rng.normal(size=X.shape) for s in noise])
     xa = xr.DataArray(Xs, dims=("augment", "sample", "feature"), coords={"augment": noise})
     lam = np.geomspace(1.0, 0.03, 4)
-    grid = cd.cv_glmnet(xa, y, nfolds=3, lambda_=lam, progress=False)
+    grid = cd.cv_glmnet(xa, y, nfolds=3, lambda_=lam, progress=False, clean="auto")
     s = float(lam[2])
     cw = cd.classwise(grid, over="augment", s=s, null=0, debias=None)
     # independent: each class's deviance at lambda s on every level, first level among ties

@@ -27,7 +27,7 @@ def made():
     cv = cd.cv_glmnet(ds, nfolds=3, lambda_=lam, progress=False)
     xs = xr.DataArray(np.stack([X, X + np.random.default_rng(0).normal(size=X.shape)]),
                       dims=("augment", "sample", "feature"), coords={"augment": [0.0, 1.0]})
-    grid = cd.cv_glmnet(xs, y, nfolds=3, lambda_=lam, progress=False)
+    grid = cd.cv_glmnet(xs, y, nfolds=3, lambda_=lam, progress=False, clean="auto")
     b = cd.boot(cv, R=20, estimator="smooth", seed=0)
     amb = cd.ambiguous(cv, k=3)
     sub = np.isin(y, [int(c) for c in amb.classes])

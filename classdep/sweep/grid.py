@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 import xarray as xr
 
-from ..exceptions import warn_caller
+from ..exceptions import HeldoutRowsWarning, warn_caller
 from ..glmnet_fit import GlmnetFit
 from ..result import Result, Table
 from .cvresult import CVGlmnet
@@ -56,16 +56,6 @@ def augment_levels(x, augment):
     coord = np.asarray(strengths, dtype=float) if len(kinds) == 1 and None not in strengths \
         else np.arange(len(expanded))
     return [(x, sp) for sp in expanded], coord
-
-
-class HeldoutRowsWarning(UserWarning):
-    """Feature sets stacked along ``augment`` were scored on their own rows: ``clean`` was not given.
-
-    Augmentation changes what the head is trained on, not what it is tested on, so
-    :func:`classdep.cv_glmnet` scores augmented feature sets on clean held-out rows when
-    told which rows are clean (``clean=``); without it each level is scored on its own
-    rows, right for levels that are different representations, wrong for augmented copies.
-    """
 
 
 def clean_features(x, levels, coord, clean, augment=None) -> tuple[np.ndarray | None, str | None]:
