@@ -9,8 +9,10 @@ per noise level, on a shared lambda grid, with every class scored. The question 
 each class's optimal *explicit* penalty moves as the *implicit* one grows.
 
 With ``method="quadratic"`` (the default) classdep trains on the quadratic approximation
-of the expected noised loss (Wager, Wang & Liang, 2013). For Gaussian noise it is a ridge
-on each class's weights,
+of the expected noised loss (Wager, Wang & Liang, 2013), by default with the diagonal of
+the softmax curvature (``curvature="diagonal"``; the class-coupled form is
+``curvature="full"``, see the user guide). For Gaussian noise it is a ridge on each
+class's weights,
 :math:`\tfrac{s^2}{2} \lVert W_k \rVert^2 \, \frac1n \sum_i p_{ik} (1 - p_{ik})`: its strength
 is proportional to the curvature the class's logit carries over the training samples,
 which is large for the classes the model hesitates about.

@@ -143,10 +143,10 @@ ax.legend(fontsize=8)
 # DA can also act on the features themselves (``glmnet(..., augment=dict(kind="gaussian",
 # strength=s))``). Its ``method="quadratic"`` replaces the noise by Wager et al.'s quadratic
 # approximation of the expected noised loss, ``1/2 sum_i sum_j v_ij W_j' H_i W_j``, where
-# ``H_i`` is the softmax Hessian of the clean logits. The path minimizes it with the full
-# ``H_i`` by default (``curvature="auto"``) or keeps its diagonal, ``diag(p_i (1 - p_i))``
-# (``curvature="diagonal"``); :func:`~classdep.solvers.augment_forms.quadratic_penalty`
-# evaluates both. When does each hold?
+# ``H_i`` is the softmax Hessian of the clean logits. The path keeps its diagonal,
+# ``diag(p_i (1 - p_i))``, by default, or minimizes the full form (``curvature="full"``);
+# :func:`~classdep.solvers.augment_forms.quadratic_penalty` evaluates both. When does each
+# hold?
 #
 # * The **full** (class-coupled) curvature is the second-order term of the expected noised
 #   loss: it matches the sampled objective up to the third-order remainder, so for Gaussian

@@ -70,7 +70,7 @@ __all__ = ["Augment", "check_augment", "noisy_copies", "QuadraticPenalty", "Ande
 
 KINDS = ("gaussian", "dropout")
 METHODS = ("sample", "quadratic")
-CURVATURES = ("auto", "diagonal", "full")
+CURVATURES = ("diagonal", "full")
 _KEYS = ("kind", "strength", "method", "copies", "seed", "curvature")
 # The fixed point of the quadratic penalty: relative change that ends it, and a cap.
 FIXED_POINT_RTOL = 1e-10
@@ -88,7 +88,7 @@ class Augment:
     method: str = "quadratic"
     copies: int = 1
     seed: int = 0
-    curvature: str = "auto"
+    curvature: str = "diagonal"
 
     def describe(self) -> str:
         """A one-line description, e.g. for netCDF attributes."""
@@ -96,7 +96,7 @@ class Augment:
             return (f"kind={self.kind}, strength={self.strength:g}, method=sample, "
                     f"copies={self.copies}, seed={self.seed}")
         text = f"kind={self.kind}, strength={self.strength:g}, method=quadratic"
-        return text if self.curvature == "auto" else text + f", curvature={self.curvature}"
+        return text if self.curvature == "diagonal" else text + f", curvature={self.curvature}"
 
 
 def check_augment(spec: Any) -> Augment | None:
@@ -105,19 +105,14 @@ def check_augment(spec: Any) -> Augment | None:
     Keys: ``kind`` ("gaussian" or "dropout", required), ``strength`` (required: in
     (0, 1) for dropout, > 0 for Gaussian noise), ``method`` ("quadratic" by default,
     or "sample"), ``copies`` (int >= 1, default 1) and ``seed`` (int, default 0),
-    the last two for ``method="sample"`` only, and ``curvature`` (``method="quadratic"``
-    only): "full", the class-coupled softmax curvature minimized with the fit (see
-    :func:`minimize_coupled`), "diagonal", its diagonal at the frozen fixed point, or
-    "auto" (the default): "full" for the multinomial family with ``loss="ce"``, where
-    it lands within a few percent of the sampled fit's augmentation effect against
-    42-115 % for the diagonal (measured on a 4-class toy, Gaussian noise), and
-    "diagonal" elsewhere, where the diagonal is the whole curvature (one-vs-all, least
-    squares) or the coupled form is not implemented (adjusted losses).
+    the last two for ``method="sample"`` only, and ``curvature`` ("diagonal" by
+    default, or "full", the class-coupled softmax curvature; ``method="quadratic"``
+    only, see :func:`minimize_coupled`).
 
     Examples
     --------
     >>> check_augment(dict(kind="dropout", strength=0.2))
-    Augment(kind='dropout', strength=0.2, method='quadratic', copies=1, seed=0, curvature='auto')
+    Augment(kind='dropout', strength=0.2, method='quadratic', copies=1, seed=0, curvature='diagonal')
     >>> check_augment(None) is None
     True
     """
@@ -157,7 +152,7 @@ def check_augment(spec: Any) -> Augment | None:
             "augment copies and seed apply to method='sample' only (method='quadratic' is the "
             "default); add method='sample' or drop them."
         )
-    curvature = spec.get("curvature", "auto")
+    curvature = spec.get("curvature", "diagonal")
     if curvature not in CURVATURES:
         raise ValueError(f"augment curvature={curvature!r} is not one of {list(CURVATURES)}.")
     if method == "sample" and "curvature" in spec:
@@ -214,7 +209,7 @@ class QuadraticPenalty:
         dt = prob.X.dtype
         s = aug.strength
         self.kind = aug.kind
-        self.coupled = aug.curvature == "full" or (aug.curvature == "auto" and _coupling_applies(prob))
+        self.coupled = aug.curvature == "full"
         if self.coupled:
             _check_coupled(prob)
         # With v = 1 (least squares) the penalty does not depend on the fit.
@@ -402,11 +397,6 @@ class Anderson:
         gamma = xp.linalg.solve(A, dF @ f[:, :, None])  # (M, h-1, 1)
         xn = gr - xp.sum(dG * gamma, axis=1)
         return self.unrows(xp, xp.maximum(xn, 0.0), g)
-
-
-def _coupling_applies(prob: Problem) -> bool:
-    """``curvature="auto"``: the class-coupled form where it exists (softmax, plain ``ce``)."""
-    return prob.family == "multinomial" and prob.delta is None and prob.iota is None and prob.scale is None
 
 
 def _check_coupled(prob: Problem) -> None:
