@@ -15,8 +15,8 @@ from builders import blobs
 
 import classdep as cd
 from classdep.link import response
-from classdep.solvers import path as path_module
-from classdep.solvers.augment import QuadraticPenalty, check_augment, minimize_coupled
+from classdep.solvers.augment import QuadraticPenalty, check_augment
+from classdep.solvers.augment_coupled import minimize_coupled
 from classdep.solvers.augment_forms import (
     _noise_variance,
     _through_probabilities,
@@ -28,11 +28,6 @@ from classdep.solvers.newton import CholeskyNewton
 from classdep.solvers.newton_cg import NewtonCG
 from classdep.solvers.path import fit_path
 from classdep.solvers.prepare import initial_point, prepare
-
-# the path dispatches curvature="full" to minimize_coupled (a hook in classdep/solvers/path.py)
-HOOKED = getattr(path_module, "minimize_coupled", None) is minimize_coupled
-needs_hook = pytest.mark.skipif(not HOOKED, reason="classdep.solvers.path does not call "
-                                "augment.minimize_coupled for curvature='full' yet (#19)")
 
 
 @pytest.fixture(scope="module")
@@ -103,7 +98,6 @@ def test_minimize_coupled_reaches_the_reference_minimizer(toy, kind, s, inner):
     assert np.abs(_grad_F(X, y, W, b, lam, kind, s)).max() < 1e-7
 
 
-@needs_hook
 @pytest.mark.parametrize("kind,s", [("gaussian", 0.3), ("dropout", 0.2)])
 def test_path_with_full_curvature_matches_the_reference_at_every_lambda(toy, kind, s):
     X, y = toy
@@ -118,7 +112,6 @@ def test_path_with_full_curvature_matches_the_reference_at_every_lambda(toy, kin
         np.testing.assert_allclose(W, want, rtol=0, atol=1e-5 * np.abs(ref.W).max())
 
 
-@needs_hook
 def test_cv_folds_with_full_curvature_equal_separate_reference_fits(toy):
     """All folds batched (members with their own weights, so their own curvature): each held-out
     prediction equals the reference fitted on the fold's training rows, to 1e-6."""
@@ -134,7 +127,6 @@ def test_cv_folds_with_full_curvature_equal_separate_reference_fits(toy):
         np.testing.assert_allclose(P[out], Pr, rtol=1e-6)
 
 
-@needs_hook
 def test_full_curvature_path_approaches_the_sampled_fit_as_copies_grow(toy):
     """Gaussian noise 0.3, lambda 0.01: distances to the sampled fit (1000 and 3000 copies, the
     expected noised loss by Monte Carlo), relative to what the augmentation moves the plain fit.
@@ -180,7 +172,6 @@ def test_full_curvature_refuses_what_it_does_not_cover(toy):
     assert check_augment(aug) == aug
 
 
-@needs_hook
 def test_full_curvature_runs_under_array_api_strict():
     """The coupled minimization is written against the array API: the same steps and solution
     in array-api-strict as in NumPy (two members, standardized dropout)."""

@@ -250,7 +250,7 @@ def quadratic_fit(X, y, lambda_: float, kind: str, strength: float, *, curvature
 
     Each fit is L-BFGS on the dense problem (scipy), so this is for small problems
     (``d * K`` up to a few thousand): it is the reference against which the path's
-    ``augment=dict(..., curvature="full")`` (:func:`classdep.solvers.augment.minimize_coupled`)
+    ``augment=dict(..., curvature="full")`` (:func:`classdep.solvers.augment_coupled.minimize_coupled`)
     is checked.
 
     Parameters

@@ -17,7 +17,8 @@ import numpy as np
 from ..backend import to_numpy
 from ..exceptions import ConvergenceWarning, ScaleWarning, SeparationWarning, warn_caller
 from ..validation import check_lambda
-from .augment import MAX_ROUNDS, Anderson, QuadraticPenalty, minimize_coupled
+from .augment import MAX_ROUNDS, Anderson, QuadraticPenalty
+from .augment_coupled import minimize_coupled
 from .chunked import ChunkedFeatures
 from .driver import State, Work, machine_eps, minimize, restart, start
 from .memory import available_bytes, pick_preconditioner
