@@ -98,8 +98,11 @@ def test_folds_in_groups_match_one_batch():
     kw = dict(lambda_=[1e-1, 1e-2, 1e-3], nfolds=5, seed=1, device="cpu", progress=False)
     one = cd.cv_glmnet(X, y, **kw)
     grouped = cd.cv_glmnet(X, y, fold_batch=2, **kw)
-    np.testing.assert_allclose(grouped.cvm, one.cvm, rtol=1e-9)
-    np.testing.assert_allclose(grouped.oof["loss"].values, one.oof["loss"].values, rtol=1e-7, atol=1e-10)
+    # the groups carry their own preconditioners from one lambda to the next (formed anew
+    # when a group's CG runs long), so the iterates agree to the solver's tolerance (an
+    # objective gap of 1e-7 relative), not bit for bit
+    np.testing.assert_allclose(grouped.cvm, one.cvm, rtol=1e-7)
+    np.testing.assert_allclose(grouped.oof["loss"].values, one.oof["loss"].values, rtol=1e-5, atol=1e-8)
     assert grouped.results["niter"].sizes["fold"] == 5
     assert grouped.lambda_min == one.lambda_min
 

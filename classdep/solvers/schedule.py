@@ -6,7 +6,9 @@ cost a formation each: :class:`PreconditionerSchedule` forms them at the first N
 iterate of a lambda and reuses them at the later iterates of that lambda until a CG
 solve runs long, which says that the curvature has moved away from where they were
 formed.  With ``reuse``, the class blocks also carry over from one lambda to the next
-(the curvature moves little between neighbouring lambdas).  With ``adaptive``, the
+(the curvature moves little between neighbouring lambdas), and so does the Hessian when
+it is summed over every row, whose formation is then most of a fit's time.  With
+``adaptive``, the
 ``"block"`` preconditioner gives way to the Kronecker one at a lambda whose classes
 carry their curvature on most rows (large lambda), where the blocks would be summed
 over nearly every row and the Kronecker factors are as good.
@@ -88,9 +90,10 @@ class PreconditionerSchedule:
         With ``"block"``: at each lambda, the Kronecker preconditioner instead when the
         classes' curvature is spread over most rows.
     reuse : bool
-        With ``"block"``: the last lambda's blocks serve the next lambda while CG stays
-        short (not for a checkpointed sweep, whose lambdas must each depend on
-        themselves alone so that a resumed path repeats them).
+        With ``"block"``, and with ``"hessian"`` summed over every row: the last lambda's
+        factor serves the next lambda while CG stays short (not for a checkpointed sweep,
+        whose lambdas must each depend on themselves alone so that a resumed path repeats
+        them).
 
     Examples
     --------
@@ -126,6 +129,7 @@ class PreconditionerSchedule:
             self._choice_rows = np.sort(draw)
         self._prob = prob
         self._basis = None
+        self._hessian_all_rows = False
 
     @property
     def basis(self):
@@ -157,11 +161,18 @@ class PreconditionerSchedule:
                     self.use = "kronecker"
                 if sub is not None:
                     rows = None
-            if (self.reuse and self.use == "block" and last_use == "block"
-                    and isinstance(last_factor, ClassBlockFactor) and self.last_cg <= self.rebuild_after):
-                # the last lambda's blocks, their gauge part at this lambda's penalty: the
-                # curvature moves little between neighbouring lambdas, and CG's length
-                # says when it has moved too far (the rebuild below)
+            # The class blocks carry over; the Hessian only where it was summed over every
+            # row (few rows for its (d+1)K coefficients), where a formation costs more than
+            # the CG iterations that a factor formed at the last lambda adds.  Summed over
+            # sampled rows (many rows), it is cheap enough to form anew: carried there,
+            # the added CG iterations cost more than the formations saved.
+            carry = (isinstance(last_factor, ClassBlockFactor) or
+                     (isinstance(last_factor, HessianFactor) and self._hessian_all_rows))
+            if (self.reuse and self.use in ("block", "hessian") and last_use == self.use and carry
+                    and self.last_cg <= self.rebuild_after):
+                # the last lambda's factor (the blocks: their gauge part at this lambda's
+                # penalty): the curvature moves little between neighbouring lambdas, and
+                # CG's length says when it has moved too far (the rebuild below)
                 self.factor = last_factor.at_penalty(prob)
         if self.use not in ("hessian", "block"):
             return KroneckerFactor(prob, state.ev.P, self.basis)
@@ -172,7 +183,8 @@ class PreconditionerSchedule:
                 self.factor = ClassBlockFactor(prob, state.ev.P, work_dtype=xp.float32, rows=rows)
             else:
                 r = max(_ROWS_PER_PARAMETER * (prob.d + 1) * prob.K, 2000)
+                self._hessian_all_rows = r >= prob.n // 2
                 self.factor = HessianFactor(prob, state.ev.P, work_dtype=xp.float32,
-                                            max_rows=r if r < prob.n // 2 else None)
+                                            max_rows=None if self._hessian_all_rows else r)
             state.work.hessians += 1
         return self.factor
