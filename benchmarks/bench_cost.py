@@ -60,7 +60,6 @@ import os
 import resource
 import shutil
 import signal
-import subprocess
 import sys
 import time
 import warnings
@@ -69,6 +68,7 @@ from pathlib import Path
 
 import numpy as np
 from machine import machine_info  # benchmarks/machine.py, beside this script
+from runner import run_subprocess  # benchmarks/runner.py
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
@@ -428,25 +428,10 @@ def worker_main(tool: str, workdir: Path) -> None:
 # -- running the tools -----------------------------------------------------------------------------
 
 
-def run_subprocess(cmd: list[str], timeout: float | None, log: Path) -> tuple[str, float]:
-    """Run ``cmd`` in its own process group; kill that group on timeout.  ('ok'|'timeout'|'error', s)."""
-    t0 = time.perf_counter()
-    with open(log, "w") as fh:
-        proc = subprocess.Popen(cmd, stdout=fh, stderr=subprocess.STDOUT, start_new_session=True)
-        try:
-            rc = proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-            return "timeout", time.perf_counter() - t0
-    status = "ok" if rc == 0 else "timeout" if rc == BUDGET_EXIT else "error"
-    return status, time.perf_counter() - t0
-
-
 def run_tool(tool: str, workdir: Path, timeout: float | None) -> dict:
     cmd = [sys.executable, str(Path(__file__).resolve()), "--worker", tool, "--workdir", str(workdir)]
     status, elapsed = run_subprocess(cmd, None if timeout is None else timeout + GRACE_S,
-                                     workdir / f"log_{tool}.txt")
+                                     workdir / f"log_{tool}.txt", budget_exit=BUDGET_EXIT)
     res = {"status": status, "elapsed": elapsed}
     if status == "ok":
         res.update(json.loads((workdir / f"result_{tool}.json").read_text()))

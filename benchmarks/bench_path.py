@@ -44,9 +44,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shutil
-import signal
 import subprocess
 import sys
 import time
@@ -55,6 +53,7 @@ from pathlib import Path
 
 import numpy as np
 from machine import machine_info  # benchmarks/machine.py, beside this script
+from runner import run_subprocess  # benchmarks/runner.py
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
@@ -293,20 +292,6 @@ def worker_main(tool: str, workdir: Path) -> None:
 
 
 # -- running the tools -----------------------------------------------------------------------------
-
-
-def run_subprocess(cmd: list[str], timeout: float | None, log: Path) -> tuple[str, float]:
-    """Run ``cmd`` in its own process group; kill that group on timeout.  ('ok'|'timeout'|'error', s)."""
-    t0 = time.perf_counter()
-    with open(log, "w") as fh:
-        proc = subprocess.Popen(cmd, stdout=fh, stderr=subprocess.STDOUT, start_new_session=True)
-        try:
-            rc = proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-            return "timeout", time.perf_counter() - t0
-    return ("ok" if rc == 0 else "error"), time.perf_counter() - t0
 
 
 def run_python_tool(tool: str, workdir: Path, timeout: float | None) -> dict:
