@@ -171,3 +171,26 @@ def test_curvature_rows_on_a_subset_estimate_the_kept_fraction():
     full, est = _kept_fraction(prob, st, keep), _kept_fraction(prob, st, keeps, sub)
     assert 0.0 < full < 1.0
     assert abs(est - full) <= 0.05
+
+
+def test_hessian_summed_over_every_row_carries_over_between_lambdas():
+    """Few rows for (d+1)K coefficients: the Hessian preconditioner is summed over every row
+    and carried to the next lambda (fewer formations than lambdas), with the same answers as
+    a reproducible run, which forms it anew at every lambda."""
+    X, y = blobs(n=300, d=10, K=3, seed=4)
+    lams = np.geomspace(1.0, 1e-3, 8)
+    kw = dict(solver="newton-cg", preconditioner="hessian", thresh=1e-12)
+    carried = fit_path(X, y, 3, lambdas=lams, **kw)
+    fresh = fit_path(X, y, 3, lambdas=lams, reproducible=True, **kw)
+    assert sum(w.hessians for w in carried.work) < lams.size
+    assert sum(w.hessians for w in fresh.work) >= lams.size
+    np.testing.assert_allclose(carried.coef, fresh.coef, rtol=0, atol=1e-6 * np.abs(fresh.coef).max())
+
+
+def test_hessian_summed_over_sampled_rows_is_formed_at_every_lambda():
+    """Many rows: the Hessian is summed over curvature-sampled rows, cheap enough to form anew
+    at each lambda (carried, its extra CG iterations cost more than the formations saved)."""
+    X, y = blobs(n=6000, d=2, K=2, seed=5)
+    lams = np.geomspace(1.0, 1e-2, 5)
+    fit = fit_path(X, y, 2, lambdas=lams, solver="newton-cg", preconditioner="hessian")
+    assert sum(w.hessians for w in fit.work) >= lams.size
