@@ -54,6 +54,14 @@ _ROWS_PER_PARAMETER = 4
 _CHOICE_ROWS = 4096
 
 
+def hessian_rows(prob: Problem) -> int | None:
+    """Rows the Hessian preconditioner is summed over: a curvature-weighted sample of
+    ``_ROWS_PER_PARAMETER`` per coefficient (at least 2000), or None for every row when
+    that would be half of them or more."""
+    r = max(_ROWS_PER_PARAMETER * (prob.d + 1) * prob.K, 2000)
+    return None if r >= prob.n // 2 else r
+
+
 def kept_fraction(prob: Problem, state: State, keep, subset=None) -> float:
     """Mean fraction of its members' training rows that a class block would be summed
     over; ``keep`` from :func:`~classdep.solvers.class_blocks.curvature_rows` with the
@@ -129,7 +137,6 @@ class PreconditionerSchedule:
             self._choice_rows = np.sort(draw)
         self._prob = prob
         self._basis = None
-        self._hessian_all_rows = False
 
     @property
     def basis(self):
@@ -167,7 +174,7 @@ class PreconditionerSchedule:
             # sampled rows (many rows), it is cheap enough to form anew: carried there,
             # the added CG iterations cost more than the formations saved.
             carry = (isinstance(last_factor, ClassBlockFactor) or
-                     (isinstance(last_factor, HessianFactor) and self._hessian_all_rows))
+                     (isinstance(last_factor, HessianFactor) and hessian_rows(prob) is None))
             if (self.reuse and self.use in ("block", "hessian") and last_use == self.use and carry
                     and self.last_cg <= self.rebuild_after):
                 # the last lambda's factor (the blocks: their gauge part at this lambda's
@@ -182,9 +189,7 @@ class PreconditionerSchedule:
             if self.use == "block":
                 self.factor = ClassBlockFactor(prob, state.ev.P, work_dtype=xp.float32, rows=rows)
             else:
-                r = max(_ROWS_PER_PARAMETER * (prob.d + 1) * prob.K, 2000)
-                self._hessian_all_rows = r >= prob.n // 2
                 self.factor = HessianFactor(prob, state.ev.P, work_dtype=xp.float32,
-                                            max_rows=None if self._hessian_all_rows else r)
+                                            max_rows=hessian_rows(prob))
             state.work.hessians += 1
         return self.factor
